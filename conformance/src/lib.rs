@@ -1,0 +1,2 @@
+//! Conformance tooling for tcpfsm: the simulator, the differential harness,
+//! scenarios, the packetdrill-subset interpreter and real-peer harnesses.

@@ -1,0 +1,5 @@
+//! A sans-IO TCP: RFC 9293 with RFC 5961, RFC 1337, RFC 6298, RFC 7323,
+//! RFC 2018/6675 and pluggable congestion control. Every input takes `now`;
+//! nothing here touches a clock, a socket or a thread.
+
+pub mod seq;
