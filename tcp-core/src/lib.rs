@@ -2,4 +2,12 @@
 //! RFC 2018/6675 and pluggable congestion control. Every input takes `now`;
 //! nothing here touches a clock, a socket or a thread.
 
+pub mod buffer;
+pub mod cc;
+pub mod fsm;
+pub mod isn;
+pub mod rtt;
+pub mod sack;
 pub mod seq;
+pub mod time;
+pub mod wire;
