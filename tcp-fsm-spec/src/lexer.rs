@@ -195,7 +195,12 @@ impl<'a> Lexer<'a> {
                                 format!("unexpected character `{}`", c.escape_default()),
                             );
                             if c == '-' {
+                                // Read a lone `-` as the `->` it almost
+                                // certainly is, so the row still parses.
                                 d = d.help("did you mean `->`?");
+                                self.out.diagnostics.push(d);
+                                self.push(TokenKind::Arrow, start);
+                                continue;
                             }
                             self.out.diagnostics.push(d);
                             continue;
@@ -349,7 +354,9 @@ mod tests {
         let l = lex("a - b # é c");
         assert_eq!(l.diagnostics.len(), 3);
         assert!(l.diagnostics[0].notes[0].contains("->"));
-        assert_eq!(l.tokens.len(), 4);
+        // `a`, `->` (recovered from `-`), `b`, `c`, end of file.
+        assert_eq!(l.tokens.len(), 5);
+        assert_eq!(l.tokens[1].kind, TokenKind::Arrow);
         assert_eq!(l.diagnostics[2].span.col, 9);
     }
 }
