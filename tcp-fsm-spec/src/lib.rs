@@ -10,16 +10,20 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod dot;
 pub mod interp;
 pub mod ir;
 pub mod lexer;
+pub mod markdown;
 pub mod parser;
 pub mod span;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use dot::{to_dot, DotOptions, Overlay};
 pub use interp::Cell;
 pub use ir::*;
+pub use markdown::to_markdown;
 pub use span::Span;
 
 use std::path::{Path, PathBuf};
