@@ -1,2 +1,3 @@
 //! Conformance tooling for tcpfsm: the simulator, the differential harness,
 //! scenarios, the packetdrill-subset interpreter and real-peer harnesses.
+pub mod packetdrill;
