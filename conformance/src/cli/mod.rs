@@ -1,0 +1,89 @@
+//! The `tcpfsm` command line: argument parsing (clap derive) and dispatch.
+//!
+//! Every subcommand returns an [`ExitCode`]; errors are reported as one line
+//! on stderr (or, for an invalid spec, its rendered diagnostics), never as a
+//! panic. Add a subcommand by adding a variant to [`Command`] and a module
+//! next to `spec_cmds`.
+
+mod spec_cmds;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status for an invalid spec (diagnostics were printed).
+pub const EXIT_INVALID: u8 = 1;
+/// Exit status for bad arguments or an unreadable/unwritable file.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Tools for the tcpfsm TCP state machine and its spec file.
+#[derive(Debug, Parser)]
+#[command(name = "tcpfsm", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a spec and print its size, or its diagnostics.
+    Check(SpecArg),
+    /// Print the state diagram as Graphviz DOT.
+    Dot {
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Write to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Also draw rows that do not change the state.
+        #[arg(long)]
+        self_loops: bool,
+    },
+    /// Print the transition table as Markdown, one line per cell.
+    Table {
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Write to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// The spec a command works on.
+#[derive(Debug, Args)]
+pub struct SpecArg {
+    /// The spec file [default: tcp-fsm-spec/tcp.fsm in the current
+    /// directory, else the spec compiled into this binary].
+    #[arg(value_name = "SPEC")]
+    pub spec: Option<PathBuf>,
+}
+
+/// Parses the arguments and runs the command.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: print as clap formats them.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("error: bad arguments");
+            eprintln!(
+                "tcpfsm: {} (try `tcpfsm --help`)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match cli.command {
+        Command::Check(spec) => spec_cmds::check(&spec),
+        Command::Dot {
+            spec,
+            output,
+            self_loops,
+        } => spec_cmds::dot(&spec, output.as_deref(), self_loops),
+        Command::Table { spec, output } => spec_cmds::table(&spec, output.as_deref()),
+    }
+}
