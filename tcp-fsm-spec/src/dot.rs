@@ -41,20 +41,8 @@ impl Overlay {
 
     /// How often the edge of `row` out of `from` was taken.
     pub fn count(&self, from: StateId, row: RowId) -> u64 {
-        let per_state = self
-            .taken_from
-            .range((StateId(0), row)..=(StateId(u16::MAX), row));
-        let mut any = false;
-        for ((s, r), n) in per_state {
-            if *r == row {
-                any = true;
-                if *s == from {
-                    return *n;
-                }
-            }
-        }
-        if any {
-            0
+        if self.taken_from.keys().any(|(_, r)| *r == row) {
+            self.taken_from.get(&(from, row)).copied().unwrap_or(0)
         } else {
             self.taken.get(&row).copied().unwrap_or(0)
         }
