@@ -1,0 +1,510 @@
+//! The demux layer: connections by 4-tuple, listeners with bounded SYN and
+//! accept queues, ephemeral ports, RFC 6528 ISNs, and the CLOSED-state
+//! answer (a RST) for segments that match no connection — decided, like
+//! everything else, by the engine's CLOSED and LISTEN rows.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::engine::{Engine, TableEngine};
+use crate::error::{ConnectionError, EndpointError, InputError};
+use crate::isn::IsnGenerator;
+use crate::state::TcpState;
+use crate::tcb::ConnEvent;
+use crate::time::Instant;
+use crate::trace::TraceEvent;
+use crate::wire::{self, ip, Flags, Segment};
+
+/// Identifies a connection of an [`Endpoint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnHandle(pub usize);
+
+/// Where a written packet goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// Bytes written into the caller's buffer.
+    pub len: usize,
+}
+
+struct Listener {
+    backlog: usize,
+    /// Spawned connections not yet ESTABLISHED (the SYN queue).
+    embryonic: usize,
+    accept_queue: VecDeque<ConnHandle>,
+}
+
+struct Slot<E: Engine> {
+    conn: Connection<E>,
+    /// The listener that spawned it, until it is established.
+    listener: Option<u16>,
+    /// The connection was reported established to its listener.
+    established: bool,
+    /// The application closed or aborted it (or never saw it).
+    released: bool,
+    /// The deadline currently in the timer heap.
+    scheduled: Option<Instant>,
+    /// Already in the transmit candidate queue.
+    queued: bool,
+}
+
+/// Many connections on a set of local addresses, sans-IO.
+pub struct Endpoint<E: Engine + Clone = TableEngine> {
+    config: Config,
+    addrs: Vec<IpAddr>,
+    engine: E,
+    isn: IsnGenerator,
+    slots: Vec<Option<Slot<E>>>,
+    free: Vec<usize>,
+    by_tuple: HashMap<(SocketAddr, SocketAddr), usize>,
+    listeners: HashMap<u16, Listener>,
+    next_port: u16,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    candidates: VecDeque<usize>,
+    /// Segments from connections that are already gone (RST replies).
+    orphans: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+    events: VecDeque<(ConnHandle, ConnEvent)>,
+    traces: Vec<TraceEvent>,
+    scratch: Vec<u8>,
+}
+
+const EPHEMERAL_FIRST: u16 = 49_152;
+
+impl<E: Engine + Clone> Endpoint<E> {
+    /// An endpoint owning `addrs`, cloning `engine` for each connection;
+    /// `seed` keys the RFC 6528 ISN generator (deterministic runs).
+    pub fn new(config: Config, addrs: Vec<IpAddr>, engine: E, seed: u64) -> Self {
+        Endpoint {
+            config,
+            addrs,
+            engine,
+            isn: IsnGenerator::from_seed(seed),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_tuple: HashMap::new(),
+            listeners: HashMap::new(),
+            next_port: EPHEMERAL_FIRST.wrapping_add((seed % 16_000) as u16),
+            timers: BinaryHeap::new(),
+            candidates: VecDeque::new(),
+            orphans: VecDeque::new(),
+            events: VecDeque::new(),
+            traces: Vec::new(),
+            scratch: vec![0; 128],
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn addrs(&self) -> &[IpAddr] {
+        &self.addrs
+    }
+
+    /// Number of live connections (including TIME-WAIT).
+    pub fn connection_count(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    pub fn connection(&self, h: ConnHandle) -> Option<&Connection<E>> {
+        self.slots.get(h.0)?.as_ref().map(|s| &s.conn)
+    }
+
+    /// Mutable access to a connection; the endpoint re-examines it on the
+    /// next poll.
+    pub fn connection_mut(&mut self, h: ConnHandle) -> Option<&mut Connection<E>> {
+        self.touch(h.0);
+        self.slots.get_mut(h.0)?.as_mut().map(|s| &mut s.conn)
+    }
+
+    /// Handles of all live connections, in slot order.
+    pub fn handles(&self) -> Vec<ConnHandle> {
+        (0..self.slots.len()).filter(|&i| self.slots[i].is_some()).map(ConnHandle).collect()
+    }
+
+    fn insert(&mut self, conn: Connection<E>, listener: Option<u16>) -> usize {
+        let key = (conn.local(), conn.remote());
+        let slot = Slot { conn, listener, established: false, released: false, scheduled: None, queued: false };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        };
+        self.by_tuple.insert(key, i);
+        i
+    }
+
+    fn local_addr_for(&self, remote: SocketAddr) -> Option<IpAddr> {
+        self.addrs.iter().copied().find(|a| a.is_ipv4() == remote.is_ipv4())
+    }
+
+    fn pick_port(&mut self, local: IpAddr, remote: SocketAddr) -> Option<u16> {
+        let range = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
+        for _ in 0..range {
+            let port = self.next_port;
+            self.next_port = if self.next_port == u16::MAX { EPHEMERAL_FIRST } else { self.next_port + 1 };
+            let key = (SocketAddr::new(local, port), remote);
+            if !self.by_tuple.contains_key(&key) && !self.listeners.contains_key(&port) {
+                return Some(port);
+            }
+        }
+        None
+    }
+
+    /// Active OPEN to `remote` from an ephemeral port.
+    pub fn connect(&mut self, now: Instant, remote: SocketAddr) -> Result<ConnHandle, EndpointError> {
+        let ip = self.local_addr_for(remote).ok_or(EndpointError::NoLocalAddress(remote))?;
+        let port = self.pick_port(ip, remote).ok_or(EndpointError::NoEphemeralPort(ip))?;
+        self.connect_from(now, SocketAddr::new(ip, port), remote)
+    }
+
+    /// Active OPEN from a chosen local address.
+    pub fn connect_from(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<ConnHandle, EndpointError> {
+        if self.by_tuple.contains_key(&(local, remote)) {
+            return Err(EndpointError::AddressInUse(local));
+        }
+        let iss = self.isn.isn(local, remote, now);
+        let mut conn = Connection::new(self.config.clone(), local, remote, iss, self.engine.clone(), now);
+        conn.connect(now)?;
+        let i = self.insert(conn, None);
+        self.after(i);
+        Ok(ConnHandle(i))
+    }
+
+    /// Passive OPEN on `port` for every local address, with room for
+    /// `backlog` embryonic and `backlog` established-but-unaccepted connections.
+    pub fn listen(&mut self, port: u16, backlog: usize) -> Result<(), EndpointError> {
+        if self.listeners.contains_key(&port) {
+            let ip = self.addrs.first().copied().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            return Err(EndpointError::AddressInUse(SocketAddr::new(ip, port)));
+        }
+        self.listeners.insert(port, Listener { backlog: backlog.max(1), embryonic: 0, accept_queue: VecDeque::new() });
+        Ok(())
+    }
+
+    /// Stops listening on `port` (established, unaccepted connections are aborted).
+    pub fn unlisten(&mut self, now: Instant, port: u16) -> Result<(), EndpointError> {
+        let l = self.listeners.remove(&port).ok_or(EndpointError::NotListening(port))?;
+        for h in l.accept_queue {
+            let _ = self.abort(now, h);
+        }
+        Ok(())
+    }
+
+    /// Takes an established connection from `port`'s accept queue.
+    pub fn accept(&mut self, port: u16) -> Option<ConnHandle> {
+        let h = self.listeners.get_mut(&port)?.accept_queue.pop_front()?;
+        if let Some(Some(s)) = self.slots.get_mut(h.0) {
+            s.listener = None;
+        }
+        Some(h)
+    }
+
+    fn slot_mut(&mut self, h: ConnHandle) -> Result<&mut Slot<E>, EndpointError> {
+        self.slots.get_mut(h.0).and_then(Option::as_mut).ok_or(EndpointError::UnknownHandle(h.0))
+    }
+
+    pub fn send(&mut self, now: Instant, h: ConnHandle, data: &[u8]) -> Result<usize, EndpointError> {
+        let r = self.slot_mut(h)?.conn.send(now, data);
+        self.after(h.0);
+        Ok(r?)
+    }
+
+    /// RECEIVE; `Ok(0)` is the end of the stream.
+    pub fn recv(&mut self, now: Instant, h: ConnHandle, buf: &mut [u8]) -> Result<usize, EndpointError> {
+        let r = self.slot_mut(h)?.conn.recv(now, buf);
+        self.after(h.0);
+        Ok(r?)
+    }
+
+    /// CLOSE of the sending side; the connection stays usable for reading.
+    pub fn shutdown(&mut self, now: Instant, h: ConnHandle) -> Result<(), EndpointError> {
+        let r = self.slot_mut(h)?.conn.shutdown(now);
+        self.after(h.0);
+        Ok(r?)
+    }
+
+    /// CLOSE, and the application lets go of the handle: the endpoint frees
+    /// the connection once it reaches CLOSED.
+    pub fn close(&mut self, now: Instant, h: ConnHandle) -> Result<(), EndpointError> {
+        let slot = self.slot_mut(h)?;
+        slot.released = true;
+        let r = match slot.conn.state() {
+            // Closing an already closed or closing connection is not an error for the releaser.
+            TcpState::Closed | TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck
+            | TcpState::TimeWait => Ok(()),
+            _ => slot.conn.close(now),
+        };
+        self.after(h.0);
+        Ok(r?)
+    }
+
+    /// ABORT: a RST goes out where the state calls for one.
+    pub fn abort(&mut self, now: Instant, h: ConnHandle) -> Result<(), EndpointError> {
+        let slot = self.slot_mut(h)?;
+        slot.released = true;
+        let r = slot.conn.abort(now);
+        self.after(h.0);
+        match r {
+            Ok(()) | Err(ConnectionError::ConnectionDoesNotExist) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// An IP packet (IPv4 or IPv6 carrying TCP) arrived.
+    pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) -> Result<(), InputError> {
+        let p = ip::parse_ip_packet(packet)?;
+        if p.protocol != 6 {
+            return Err(InputError::NotForUs);
+        }
+        self.handle_segment(now, p.src, p.dst, p.payload)
+    }
+
+    /// A TCP segment from `src` to `dst` arrived.
+    pub fn handle_segment(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) -> Result<(), InputError> {
+        if !self.addrs.contains(&dst) {
+            return Err(InputError::NotForUs);
+        }
+        if !wire::verify_checksum(&crate::tcb::pseudo_header(src, dst), bytes) {
+            return Err(InputError::BadChecksum);
+        }
+        let seg = wire::parse_segment(bytes)?;
+        let local = SocketAddr::new(dst, seg.header.dst_port);
+        let remote = SocketAddr::new(src, seg.header.src_port);
+        if let Some(&i) = self.by_tuple.get(&(local, remote)) {
+            if let Some(slot) = self.slots[i].as_mut() {
+                slot.conn.handle_parsed(now, &seg);
+                self.after(i);
+                return Ok(());
+            }
+        }
+        if self.listeners.contains_key(&local.port()) {
+            self.to_listener(now, &seg, local, remote);
+        } else {
+            self.to_closed(now, &seg, local, remote);
+        }
+        Ok(())
+    }
+
+    /// RFC 9293 §3.10.7.2: a segment for a listening port and no connection.
+    fn to_listener(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
+        let port = local.port();
+        let is_syn = seg.header.flags.contains(Flags::SYN)
+            && !seg.header.flags.contains(Flags::ACK)
+            && !seg.header.flags.contains(Flags::RST);
+        if is_syn {
+            let full = self
+                .listeners
+                .get(&port)
+                .is_some_and(|l| l.embryonic >= l.backlog || l.accept_queue.len() >= l.backlog);
+            if full {
+                // The SYN queue is full: drop the SYN; the peer retransmits.
+                return;
+            }
+            let iss = self.isn.isn(local, remote, now);
+            let mut conn = Connection::new(self.config.clone(), local, remote, iss, self.engine.clone(), now);
+            if conn.listen(now).is_err() {
+                return;
+            }
+            conn.handle_parsed(now, seg);
+            if conn.state() == TcpState::Listen {
+                self.drain_scratch(now, conn);
+                return;
+            }
+            if let Some(l) = self.listeners.get_mut(&port) {
+                l.embryonic += 1;
+            }
+            let i = self.insert(conn, Some(port));
+            self.after(i);
+        } else {
+            // Not a SYN: the LISTEN rows decide (RST for an ACK, drop otherwise)
+            // on a throw-away TCB with tiny buffers.
+            let mut conn = self.scratch_conn(now, local, remote);
+            if conn.listen(now).is_ok() {
+                conn.handle_parsed(now, seg);
+            }
+            self.drain_scratch(now, conn);
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: a segment for no connection and no listener.
+    fn to_closed(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
+        let mut conn = self.scratch_conn(now, local, remote);
+        conn.handle_parsed(now, seg);
+        self.drain_scratch(now, conn);
+    }
+
+    fn scratch_conn(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> Connection<E> {
+        let config = Config { send_buffer: 1, recv_buffer: 1, trace: false, ..self.config.clone() };
+        Connection::new(config, local, remote, crate::seq::SeqNum(0), self.engine.clone(), now)
+    }
+
+    fn drain_scratch(&mut self, now: Instant, mut conn: Connection<E>) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        while let Some(n) = conn.poll_transmit(now, &mut buf) {
+            self.orphans.push_back((conn.local(), conn.remote(), buf[..n].to_vec()));
+        }
+        self.scratch = buf;
+    }
+
+    /// Bookkeeping after any input to connection `i`: events, traces, timer
+    /// heap, transmit candidates, the accept queue, and freeing finished slots.
+    fn after(&mut self, i: usize) {
+        let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else { return };
+        while let Some(ev) = slot.conn.poll_event() {
+            if ev == ConnEvent::Connected && !slot.established {
+                slot.established = true;
+                if let Some(port) = slot.listener {
+                    if let Some(l) = self.listeners.get_mut(&port) {
+                        l.embryonic = l.embryonic.saturating_sub(1);
+                        l.accept_queue.push_back(ConnHandle(i));
+                    }
+                }
+            }
+            self.events.push_back((ConnHandle(i), ev));
+        }
+        self.traces.extend(slot.conn.drain_traces());
+        let deadline = slot.conn.poll_timeout();
+        if deadline != slot.scheduled {
+            slot.scheduled = deadline;
+            if let Some(t) = deadline {
+                self.timers.push(Reverse((t, i)));
+            }
+        }
+        if !slot.queued && slot.conn.tcb().wants_to_send() {
+            slot.queued = true;
+            self.candidates.push_back(i);
+        }
+        if slot.conn.is_finished() {
+            let embryonic = slot.listener.filter(|_| !slot.established);
+            let unaccepted = slot.listener.is_some() && slot.established;
+            let release = slot.released || embryonic.is_some() || unaccepted;
+            let key = (slot.conn.local(), slot.conn.remote());
+            if self.by_tuple.get(&key) == Some(&i) {
+                self.by_tuple.remove(&key);
+            }
+            if let Some(port) = embryonic {
+                if let Some(l) = self.listeners.get_mut(&port) {
+                    l.embryonic = l.embryonic.saturating_sub(1);
+                }
+            }
+            if unaccepted {
+                if let Some(l) = slot.listener.and_then(|p| self.listeners.get_mut(&p)) {
+                    l.accept_queue.retain(|h| h.0 != i);
+                }
+            }
+            if release && !slot.queued {
+                self.slots[i] = None;
+                self.free.push(i);
+            }
+        }
+    }
+
+    fn touch(&mut self, i: usize) {
+        if let Some(Some(slot)) = self.slots.get_mut(i) {
+            if !slot.queued {
+                slot.queued = true;
+                self.candidates.push_back(i);
+            }
+        }
+    }
+
+    /// Writes the next TCP segment into `buf` (no IP header); returns its
+    /// addresses and length.
+    pub fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if let Some((src, dst, bytes)) = self.orphans.pop_front() {
+            let n = bytes.len().min(buf.len());
+            buf[..n].copy_from_slice(&bytes[..n]);
+            return Some(Transmit { src, dst, len: n });
+        }
+        while let Some(&i) = self.candidates.front() {
+            let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else {
+                self.candidates.pop_front();
+                continue;
+            };
+            if let Some(n) = slot.conn.poll_transmit(now, buf) {
+                let t = Transmit { src: slot.conn.local(), dst: slot.conn.remote(), len: n };
+                // Sending can arm timers (RFC 6298 §5.1).
+                let deadline = slot.conn.poll_timeout();
+                if deadline != slot.scheduled {
+                    slot.scheduled = deadline;
+                    if let Some(d) = deadline {
+                        self.timers.push(Reverse((d, i)));
+                    }
+                }
+                return Some(t);
+            }
+            slot.queued = false;
+            self.candidates.pop_front();
+            self.after(i);
+        }
+        None
+    }
+
+    /// Writes the next packet, IP header included, into `buf`.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let hdr = 40;
+        if buf.len() <= hdr {
+            return None;
+        }
+        let t = self.poll_segment(now, &mut buf[hdr..])?;
+        let ip_len = if t.src.is_ipv4() { 20 } else { 40 };
+        if ip_len < hdr {
+            buf.copy_within(hdr..hdr + t.len, ip_len);
+        }
+        let written = ip::emit_ip_header(t.src.ip(), t.dst.ip(), t.len, &mut buf[..ip_len]).ok()?;
+        Some(Transmit { len: written + t.len, ..t })
+    }
+
+    /// When `handle_timeout` must next be called.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
+            let valid = self.slots.get(i).and_then(Option::as_ref).is_some_and(|s| s.scheduled == Some(t));
+            if valid {
+                return Some(t);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// Fires every connection timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else { continue };
+            if slot.scheduled != Some(t) {
+                continue;
+            }
+            slot.scheduled = None;
+            slot.conn.handle_timeout(now);
+            self.after(i);
+        }
+    }
+
+    pub fn poll_event(&mut self) -> Option<(ConnHandle, ConnEvent)> {
+        self.events.pop_front()
+    }
+
+    /// Takes the trace events recorded so far (all connections).
+    pub fn drain_traces(&mut self) -> std::vec::Drain<'_, TraceEvent> {
+        self.traces.drain(..)
+    }
+}

@@ -1,0 +1,240 @@
+//! The table engine: classifier → `process_event` generated from `tcp.fsm`
+//! → `process_action` / `process_packet_action`.
+
+use core::marker::PhantomData;
+
+use super::classifier::{continues_in, Classifier, SegmentClass};
+use super::ops::{run_local, run_packet, Effects, LocalOp, PacketOp};
+use super::{AppCall, Engine};
+use crate::error::ConnectionError;
+use crate::fsm;
+use crate::state::TcpState;
+use crate::tcb::Tcb;
+use crate::timer::TimerKind;
+use crate::trace::{EngineKind, TraceOrigin};
+use crate::wire::Segment;
+
+/// The engine generated from `tcp.fsm` by `tcp_fsm!`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TableEngine;
+
+/// The guards of `tcp.fsm`, answered from the TCB (and the segment, if any).
+struct TcbGuards<'a, 's> {
+    tcb: &'a Tcb,
+    seg: Option<&'a Segment<'s>>,
+    timer: Option<TimerKind>,
+}
+
+impl fsm::Guards for TcbGuards<'_, '_> {
+    fn ack_acceptable(&self) -> bool {
+        self.seg.is_some_and(|s| self.tcb.ack_acceptable(s))
+    }
+    fn seq_exact(&self) -> bool {
+        self.seg.is_some_and(|s| self.tcb.seq_exact(s))
+    }
+    fn in_window(&self) -> bool {
+        self.seg.is_some_and(|s| self.tcb.in_window(s))
+    }
+    fn passive_open(&self) -> bool {
+        self.tcb.passive_open
+    }
+    fn retries_exhausted(&self) -> bool {
+        self.timer.is_some_and(|t| self.tcb.retries_exhausted(t))
+    }
+    fn syn_flag(&self) -> bool {
+        self.seg.is_some_and(|s| s.header.flags.contains(crate::wire::Flags::SYN))
+    }
+    fn fin_flag(&self) -> bool {
+        self.seg.is_some_and(|s| s.header.flags.contains(crate::wire::Flags::FIN))
+    }
+}
+
+/// `process_action` / `process_packet_action` for the generated dispatch.
+struct Handler<'t, 'd, 's> {
+    tcb: &'t mut Tcb,
+    fx: Effects<'d>,
+    _seg: PhantomData<&'s ()>,
+}
+
+fn timer_kind(t: fsm::Timer) -> TimerKind {
+    match t {
+        fsm::Timer::Retransmission => TimerKind::Retransmission,
+        fsm::Timer::TimeWait => TimerKind::TimeWait,
+        fsm::Timer::Persist => TimerKind::Persist,
+        fsm::Timer::Keepalive => TimerKind::Keepalive,
+        fsm::Timer::DelayedAck => TimerKind::DelayedAck,
+        fsm::Timer::User => TimerKind::User,
+    }
+}
+
+fn fsm_timer(t: TimerKind) -> fsm::Timer {
+    match t {
+        TimerKind::Retransmission => fsm::Timer::Retransmission,
+        TimerKind::TimeWait => fsm::Timer::TimeWait,
+        TimerKind::Persist => fsm::Timer::Persist,
+        TimerKind::Keepalive => fsm::Timer::Keepalive,
+        TimerKind::DelayedAck => fsm::Timer::DelayedAck,
+        TimerKind::User => fsm::Timer::User,
+    }
+}
+
+fn error_kind(e: fsm::ErrorKind) -> ConnectionError {
+    match e {
+        fsm::ErrorKind::ConnectionDoesNotExist => ConnectionError::ConnectionDoesNotExist,
+        fsm::ErrorKind::ConnectionExists => ConnectionError::ConnectionExists,
+        fsm::ErrorKind::ConnectionClosing => ConnectionError::ConnectionClosing,
+        fsm::ErrorKind::ConnectionRefused => ConnectionError::ConnectionRefused,
+        fsm::ErrorKind::ConnectionReset => ConnectionError::ConnectionReset,
+        fsm::ErrorKind::ForeignSocketUnspecified => ConnectionError::ForeignSocketUnspecified,
+        fsm::ErrorKind::TimedOut => ConnectionError::TimedOut,
+    }
+}
+
+fn local_op(a: fsm::LocalAction) -> LocalOp {
+    use fsm::LocalAction as A;
+    match a {
+        A::CreateTcb => LocalOp::CreateTcb,
+        A::SendSyn => LocalOp::SendSyn,
+        A::SendSynAck => LocalOp::SendSynAck,
+        A::SendAck => LocalOp::SendAck,
+        A::SendChallengeAck => LocalOp::SendChallengeAck,
+        A::SendFin => LocalOp::SendFin,
+        A::SendRst => LocalOp::SendRst,
+        A::Retransmit => LocalOp::Retransmit,
+        A::SendProbe => LocalOp::SendProbe,
+        A::SendKeepalive => LocalOp::SendKeepalive,
+        A::QueueSend => LocalOp::QueueSend,
+        A::StartTimer(t) => LocalOp::StartTimer(timer_kind(t)),
+        A::StopTimer(t) => LocalOp::StopTimer(timer_kind(t)),
+        A::SignalEstablished => LocalOp::SignalEstablished,
+        A::Fail(e) => LocalOp::Fail(error_kind(e)),
+        A::DeleteTcb => LocalOp::DeleteTcb,
+        A::Discard => LocalOp::Discard,
+    }
+}
+
+fn packet_op(a: fsm::PacketAction) -> PacketOp {
+    use fsm::PacketAction as A;
+    match a {
+        A::RecordSyn => PacketOp::RecordSyn,
+        A::AcceptAck => PacketOp::AcceptAck,
+        A::QueueText => PacketOp::QueueText,
+        A::ProcessFin => PacketOp::ProcessFin,
+        A::SendRstReply => PacketOp::SendRstReply,
+    }
+}
+
+impl<'s> fsm::ActionHandler for Handler<'_, '_, 's> {
+    type Segment = Segment<'s>;
+
+    fn process_action(&mut self, action: fsm::LocalAction) {
+        run_local(self.tcb, &mut self.fx, local_op(action));
+    }
+
+    fn process_packet_action(&mut self, action: fsm::PacketAction, segment: &Segment<'s>) {
+        run_packet(self.tcb, packet_op(action), segment);
+    }
+}
+
+/// The generated `State` for a data-path state (same declaration order).
+pub fn fsm_state(s: TcpState) -> fsm::State {
+    fsm::State::ALL[s.index()]
+}
+
+/// The data-path state for a generated `State`.
+pub fn tcp_state(s: fsm::State) -> TcpState {
+    TcpState::ALL[s.index()]
+}
+
+fn segment_event(c: SegmentClass) -> fsm::SegmentEvent {
+    use fsm::SegmentEvent as E;
+    match c {
+        SegmentClass::Syn => E::Syn,
+        SegmentClass::SynAck => E::SynAck,
+        SegmentClass::Ack => E::Ack,
+        SegmentClass::Bare => E::Bare,
+        SegmentClass::Rst => E::Rst,
+        SegmentClass::RstAck => E::RstAck,
+        SegmentClass::Unacceptable => E::Unacceptable,
+        SegmentClass::NoAck => E::NoAck,
+        SegmentClass::AckOfFin => E::AckOfFin,
+        SegmentClass::AckTooNew => E::AckTooNew,
+        SegmentClass::AckTooOld => E::AckTooOld,
+        SegmentClass::Text => E::Text,
+        SegmentClass::Fin => E::Fin,
+    }
+}
+
+fn app_event(call: &AppCall<'_>) -> fsm::AppEvent {
+    match call {
+        AppCall::PassiveOpen => fsm::AppEvent::PassiveOpen,
+        AppCall::ActiveOpen => fsm::AppEvent::ActiveOpen,
+        AppCall::Send(_) => fsm::AppEvent::Send,
+        AppCall::Receive => fsm::AppEvent::Receive,
+        AppCall::Close => fsm::AppEvent::Close,
+        AppCall::Abort => fsm::AppEvent::Abort,
+    }
+}
+
+fn enter(tcb: &mut Tcb, next: fsm::State, event: fsm::Event, origin: TraceOrigin, row: u16) {
+    let next = tcp_state(next);
+    if next != tcb.state {
+        let location = tcb.config.trace.then(|| fsm::ROWS[usize::from(row)].location());
+        tcb.transition(next, event.qualified(), origin, location);
+    }
+}
+
+impl Engine for TableEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Table
+    }
+
+    fn segment_arrives(&mut self, tcb: &mut Tcb, seg: &Segment<'_>) {
+        let mut classifier = Classifier::new();
+        while let Some(class) = classifier.next(tcb, seg) {
+            let event = segment_event(class);
+            let step = {
+                let guards = TcbGuards { tcb, seg: Some(seg), timer: None };
+                fsm::process_segment_event(fsm_state(tcb.state), event, &guards)
+            };
+            let mut h = Handler { tcb, fx: Effects::internal(), _seg: PhantomData };
+            fsm::run_actions(&mut h, step.actions, seg);
+            let discard = h.fx.discard;
+            enter(tcb, step.next, event.into(), TraceOrigin::Segment, step.row);
+            if discard || !continues_in(tcb.state) {
+                break;
+            }
+        }
+    }
+
+    fn app_call(&mut self, tcb: &mut Tcb, call: AppCall<'_>) -> Result<usize, ConnectionError> {
+        let event = app_event(&call);
+        let step = {
+            let guards = TcbGuards { tcb, seg: None, timer: None };
+            fsm::process_app_event(fsm_state(tcb.state), event, &guards)
+        };
+        let data = match call {
+            AppCall::Send(d) => d,
+            _ => &[],
+        };
+        let mut h = Handler { tcb, fx: Effects::for_app(data), _seg: PhantomData::<&()> };
+        fsm::run_local_actions(&mut h, step.actions);
+        let Effects { queued, call_error, .. } = h.fx;
+        enter(tcb, step.next, event.into(), TraceOrigin::App, step.row);
+        match call_error {
+            Some(e) => Err(e),
+            None => Ok(queued),
+        }
+    }
+
+    fn timer_fires(&mut self, tcb: &mut Tcb, timer: TimerKind) {
+        let event = fsm_timer(timer);
+        let step = {
+            let guards = TcbGuards { tcb, seg: None, timer: Some(timer) };
+            fsm::process_timer_event(fsm_state(tcb.state), event, &guards)
+        };
+        let mut h = Handler { tcb, fx: Effects::internal(), _seg: PhantomData::<&()> };
+        fsm::run_local_actions(&mut h, step.actions);
+        enter(tcb, step.next, event.into(), TraceOrigin::Timer, step.row);
+    }
+}
