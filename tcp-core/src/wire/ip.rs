@@ -301,7 +301,7 @@ pub fn emit_ip_tcp_parts(
     h.src_port = src.port();
     h.dst_port = dst.port();
     let ip_len = ip_header_len(src.ip());
-    let tcp_len = h.len() + payload.0.len() + payload.1.len();
+    let tcp_len = h.encoded_len() + payload.0.len() + payload.1.len();
     // The IPv4 Total Length includes the IP header (RFC 791 §3.1); check it
     // before writing anything.
     let max_tcp = match src {

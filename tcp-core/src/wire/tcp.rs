@@ -34,14 +34,8 @@ pub struct TcpHeader {
 impl TcpHeader {
     /// Bytes this header takes when emitted (see [`header_len`]).
     #[inline]
-    pub fn len(&self) -> usize {
+    pub fn encoded_len(&self) -> usize {
         header_len(&self.options)
-    }
-
-    /// Always false: a header is at least 20 bytes.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        false
     }
 }
 
