@@ -293,15 +293,15 @@ impl<E: Engine + Clone> Endpoint<E> {
             }
         }
         if self.listeners.contains_key(&local.port()) {
-            self.to_listener(now, &seg, local, remote);
+            self.deliver_to_listener(now, &seg, local, remote);
         } else {
-            self.to_closed(now, &seg, local, remote);
+            self.answer_as_closed(now, &seg, local, remote);
         }
         Ok(())
     }
 
     /// RFC 9293 §3.10.7.2: a segment for a listening port and no connection.
-    fn to_listener(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
+    fn deliver_to_listener(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
         let port = local.port();
         let is_syn = seg.header.flags.contains(Flags::SYN)
             && !seg.header.flags.contains(Flags::ACK)
@@ -342,7 +342,7 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     /// RFC 9293 §3.10.7.1: a segment for no connection and no listener.
-    fn to_closed(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
+    fn answer_as_closed(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
         let mut conn = self.scratch_conn(now, local, remote);
         conn.handle_parsed(now, seg);
         self.drain_scratch(now, conn);

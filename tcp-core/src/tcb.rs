@@ -1129,10 +1129,10 @@ impl Tcb {
         let offset = seq.since(self.data_base()) as usize;
         let mut flags = Flags::ACK;
         if fin {
-            flags = flags | Flags::FIN;
+            flags |= Flags::FIN;
         }
         if seq + len == self.data_end() {
-            flags = flags | Flags::PSH;
+            flags |= Flags::PSH;
         }
         let opts = self.data_options();
         let wnd = self.window_field();
