@@ -1918,7 +1918,7 @@ macro_rules! all_scenarios {
             orderly_close_passes_every_closing_state,
             simultaneous_close_goes_through_closing,
             transitions_are_traced_by_origin,
-            #[ignore = "TCB bug: create_tcb (tcb.rs:434) keeps irs_known, fin_seq, rcv_nxt... of the old connection; emit_syn (tcb.rs:1017) then sends SYN,ACK"]
+            #[ignore = "TCB bug: create_tcb (tcb.rs:434) keeps irs_known, fin_seq, rcv_nxt... of the old connection; emit_syn (tcb.rs:1026) then sends SYN,ACK"]
             closed_reopen_after_abort_sends_fresh_syn,
             #[ignore = "TCB bug: keepalive_probes (tcb.rs:533) is never reset and traffic never re-arms the keep-alive timer, so answered probes still time out"]
             established_answered_keepalives_keep_connection_open,
