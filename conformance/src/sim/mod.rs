@@ -610,7 +610,9 @@ impl<H: Host> Simulator<H> {
     }
 
     /// Runs until no event is left. Fails if more than `max_events` would
-    /// be needed (the simulation stays consistent and can be resumed).
+    /// be needed (the simulation stays consistent and can be resumed). A
+    /// queued timeout that a host has since withdrawn still counts as
+    /// pending for this check, although it runs nothing when it comes due.
     pub fn run_until_idle(&mut self, max_events: u64) -> Result<u64, RunError> {
         let mut events = 0;
         loop {
