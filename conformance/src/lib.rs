@@ -2,3 +2,7 @@
 //! scenarios, the packetdrill-subset interpreter and real-peer harnesses.
 pub mod sim;
 pub mod packetdrill;
+pub mod lockstep;
+pub mod scenario;
+pub mod strategies;
+pub mod coverage;

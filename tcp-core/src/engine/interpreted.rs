@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use tcp_fsm_spec::{ActionArg, ActionKind, EventId, GuardId, Spec, StateId};
+use tcp_fsm_spec::{ActionArg, ActionKind, EventId, GuardId, RowId, Spec, StateId};
 
 use super::classifier::{continues_in, Classifier, SegmentClass};
 use super::ops::{run_local, run_packet, Effects, LocalOp, PacketOp};
@@ -185,20 +185,59 @@ fn real_spec() -> Arc<InterpretedSpec> {
     .clone()
 }
 
+/// One table lookup, as a [`LookupObserver`] sees it: which cell of the spec
+/// (`tcp_fsm_spec::Cell`) the engine used.
+#[derive(Clone, Copy, Debug)]
+pub struct Lookup<'a> {
+    pub state: StateId,
+    pub event: EventId,
+    /// The row the lookup chose.
+    pub row: RowId,
+    /// The distinct guards of the pair, in `Spec::pair_guards` order (the
+    /// order of `Cell::guards`).
+    pub guards: &'a [GuardId],
+    /// The value of each of `guards`, evaluated before the row's actions ran.
+    pub values: &'a [bool],
+}
+
+/// Called once per lookup by an engine built with
+/// [`InterpretedEngine::with_observer`] (coverage and mutation tools).
+pub type LookupObserver = Arc<dyn Fn(&Lookup<'_>) + Send + Sync>;
+
 /// The engine that interprets a spec at run time.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct InterpretedEngine {
     spec: Arc<InterpretedSpec>,
+    /// Only when set are all of a pair's guards evaluated (guards are pure
+    /// functions of the TCB and the segment, so this changes nothing); the
+    /// lookup itself stays lazy either way.
+    observer: Option<LookupObserver>,
+}
+
+impl std::fmt::Debug for InterpretedEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InterpretedEngine")
+            .field("spec", &self.spec)
+            .field("observer", &self.observer.as_ref().map(|_| "<observer>"))
+            .finish()
+    }
 }
 
 impl InterpretedEngine {
     pub fn new(spec: Arc<InterpretedSpec>) -> InterpretedEngine {
-        InterpretedEngine { spec }
+        InterpretedEngine { spec, observer: None }
     }
 
     /// Interprets the real `tcp.fsm`.
     pub fn real() -> InterpretedEngine {
-        InterpretedEngine { spec: real_spec() }
+        InterpretedEngine { spec: real_spec(), observer: None }
+    }
+
+    /// The same engine, reporting every lookup (state, event, chosen row and
+    /// the values of all the pair's guards) to `observer`.
+    pub fn with_observer(mut self, observer: LookupObserver) -> InterpretedEngine {
+        self.observer = Some(observer);
+        self
     }
 
     pub fn bound_spec(&self) -> &Arc<InterpretedSpec> {
@@ -231,6 +270,11 @@ impl InterpretedEngine {
         let bound = &*self.spec;
         let state = bound.state_ids[tcb.state.index()];
         let step = bound.spec.lookup(state, event, |g| self.guard(tcb, seg, timer, g));
+        if let Some(observer) = &self.observer {
+            let guards = bound.spec.pair_guards(state, event);
+            let values: Vec<bool> = guards.iter().map(|g| self.guard(tcb, seg, timer, *g)).collect();
+            observer(&Lookup { state, event, row: step.row, guards: &guards, values: &values });
+        }
         let next = bound.tcp_states.get(step.next.index()).copied().unwrap_or(tcb.state);
         for action in step.actions {
             match bound.op(action) {
