@@ -6,3 +6,4 @@ pub mod lockstep;
 pub mod scenario;
 pub mod strategies;
 pub mod coverage;
+pub mod mutation;

@@ -5,7 +5,11 @@
 //! panic. Add a subcommand by adding a variant to [`Command`] and a module
 //! next to `spec_cmds`.
 
+mod diff_cmd;
+mod graphviz;
 mod spec_cmds;
+mod suite_cmds;
+mod trace_overlay;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Validate a spec and print its size, or its diagnostics.
     Check(SpecArg),
-    /// Print the state diagram as Graphviz DOT.
+    /// Print the state diagram as Graphviz DOT (or SVG/PNG through Graphviz).
     Dot {
         #[command(flatten)]
         spec: SpecArg,
@@ -38,6 +42,52 @@ pub enum Command {
         /// Also draw rows that do not change the state.
         #[arg(long)]
         self_loops: bool,
+        /// Overlay a JSON-lines trace: edges taken, with counts, bold; the
+        /// others grey.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Output format; svg and png run Graphviz's `dot` (package graphviz).
+        #[arg(long, value_enum, default_value = "dot")]
+        format: graphviz::Format,
+    },
+    /// List the cells whose next state or actions differ between two specs.
+    Diff {
+        /// The spec before the change.
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The spec after the change.
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        /// Also write NEW's diagram with the changed edges marked, as DOT.
+        #[arg(long, value_name = "FILE")]
+        dot: Option<PathBuf>,
+    },
+    /// Which cells of tcp.fsm the scenarios and random runs reach.
+    Coverage {
+        /// Random lockstep runs.
+        #[arg(long, default_value_t = 3000)]
+        runs: usize,
+        /// Seed of the random runs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scenario directory [default: conformance/scenarios].
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+    },
+    /// Mutation score: mutants of tcp.fsm the conformance suite catches.
+    Mutants {
+        /// Random lockstep runs.
+        #[arg(long, default_value_t = 3000)]
+        runs: usize,
+        /// Seed of the random runs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Worker threads.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+        workers: u16,
+        /// Scenario directory [default: conformance/scenarios].
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
     },
     /// Print the transition table as Markdown, one line per cell.
     Table {
@@ -83,7 +133,29 @@ pub fn run() -> ExitCode {
             spec,
             output,
             self_loops,
-        } => spec_cmds::dot(&spec, output.as_deref(), self_loops),
+            trace,
+            format,
+        } => spec_cmds::dot(
+            &spec,
+            &spec_cmds::DotRequest {
+                output: output.as_deref(),
+                self_loops,
+                trace: trace.as_deref(),
+                format,
+            },
+        ),
+        Command::Diff { old, new, dot } => diff_cmd::diff(&old, &new, dot.as_deref()),
+        Command::Coverage {
+            runs,
+            seed,
+            scenarios,
+        } => suite_cmds::coverage(runs, seed, scenarios.as_deref()),
+        Command::Mutants {
+            runs,
+            seed,
+            workers,
+            scenarios,
+        } => suite_cmds::mutants(runs, seed, usize::from(workers), scenarios.as_deref()),
         Command::Table { spec, output } => spec_cmds::table(&spec, output.as_deref()),
     }
 }

@@ -1,5 +1,7 @@
 //! `tcpfsm check | dot | table`: validate and render a spec file.
 
+use super::graphviz::{self, Format, RenderError};
+use super::trace_overlay::{read_trace, TraceError};
 use super::{SpecArg, EXIT_INVALID, EXIT_USAGE};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,11 +25,15 @@ pub enum SpecCmdError {
     },
     #[error("cannot write to standard output: {0}")]
     Stdout(#[source] std::io::Error),
+    #[error("{0}")]
+    Trace(#[from] TraceError),
+    #[error("{0}")]
+    Render(#[from] RenderError),
 }
 
 impl SpecCmdError {
     /// Reports the error on stderr and gives the exit status.
-    fn report(&self) -> ExitCode {
+    pub(super) fn report(&self) -> ExitCode {
         match self {
             SpecCmdError::Load(LoadError::Invalid(d)) => {
                 eprint!("{}", d.render());
@@ -58,17 +64,17 @@ fn load(arg: &SpecArg) -> Result<Spec, SpecCmdError> {
     parse_spec(SPEC_FILE_NAME, TCP_SPEC).map_err(|d| SpecCmdError::Load(LoadError::Invalid(d)))
 }
 
-/// Writes `text` to `output`, or to stdout (a closed pipe is not an error:
+/// Writes `bytes` to `output`, or to stdout (a closed pipe is not an error:
 /// `tcpfsm table | head` is fine).
-fn emit(text: &str, output: Option<&Path>) -> Result<(), SpecCmdError> {
+pub(super) fn emit(bytes: &[u8], output: Option<&Path>) -> Result<(), SpecCmdError> {
     match output {
-        Some(path) => std::fs::write(path, text).map_err(|source| SpecCmdError::Write {
+        Some(path) => std::fs::write(path, bytes).map_err(|source| SpecCmdError::Write {
             path: path.to_path_buf(),
             source,
         }),
         None => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            match out.write_all(bytes).and_then(|()| out.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(SpecCmdError::Stdout(e))
                 }
@@ -96,22 +102,46 @@ pub fn check(arg: &SpecArg) -> ExitCode {
             spec.rows.len(),
             spec.cells().len()
         );
-        emit(&line, None)
+        emit(line.as_bytes(), None)
     }))
 }
 
-/// `tcpfsm dot [SPEC] [-o FILE] [--self-loops]`.
-pub fn dot(arg: &SpecArg, output: Option<&Path>, self_loops: bool) -> ExitCode {
+/// What `tcpfsm dot` draws and how.
+#[derive(Debug)]
+pub struct DotRequest<'a> {
+    pub output: Option<&'a Path>,
+    pub self_loops: bool,
+    /// A JSON-lines trace whose transitions are overlaid.
+    pub trace: Option<&'a Path>,
+    pub format: Format,
+}
+
+/// `tcpfsm dot [SPEC] [--trace FILE] [--format dot|svg|png] [-o FILE] [--self-loops]`.
+pub fn dot(arg: &SpecArg, req: &DotRequest<'_>) -> ExitCode {
     finish(load(arg).and_then(|spec| {
-        let opts = DotOptions {
-            include_self_loops: self_loops,
-            ..DotOptions::default()
+        let overlay = match req.trace {
+            Some(path) => {
+                let t = read_trace(&spec, path)?;
+                if t.unattributed > 0 {
+                    eprintln!(
+                        "tcpfsm: {} of {} trace records name no spec row and match no single row; they are not drawn",
+                        t.unattributed, t.records
+                    );
+                }
+                Some(t.overlay)
+            }
+            None => None,
         };
-        emit(&tcp_fsm_spec::to_dot(&spec, &opts), output)
+        let opts = DotOptions {
+            include_self_loops: req.self_loops,
+            overlay,
+        };
+        let text = tcp_fsm_spec::to_dot(&spec, &opts);
+        emit(&graphviz::render(&text, req.format)?, req.output)
     }))
 }
 
 /// `tcpfsm table [SPEC] [-o FILE]`.
 pub fn table(arg: &SpecArg, output: Option<&Path>) -> ExitCode {
-    finish(load(arg).and_then(|spec| emit(&tcp_fsm_spec::to_markdown(&spec), output)))
+    finish(load(arg).and_then(|spec| emit(tcp_fsm_spec::to_markdown(&spec).as_bytes(), output)))
 }
