@@ -46,7 +46,10 @@ struct Slot<E: Engine> {
     established: bool,
     /// The application closed or aborted it (or never saw it).
     released: bool,
-    /// The deadline currently in the timer heap.
+    /// The earliest of this connection's entries in the timer heap. Entries
+    /// are pushed only when a deadline moves earlier; one that comes due
+    /// while the real deadline is later is re-armed, so the heap holds about
+    /// one entry per connection however often an RTO is restarted.
     scheduled: Option<Instant>,
     /// Already in the transmit candidate queue.
     queued: bool,
@@ -364,6 +367,14 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// Bookkeeping after any input to connection `i`: events, traces, timer
     /// heap, transmit candidates, the accept queue, and freeing finished slots.
     fn after(&mut self, i: usize) {
+        self.after_with(i, true);
+    }
+
+    /// As [`Self::after`]; `may_queue` is false right after the connection's
+    /// `poll_transmit` returned nothing (`wants_to_send` over-approximates:
+    /// data held back by Nagle or a closed window), so it is not re-queued
+    /// until its next input.
+    fn after_with(&mut self, i: usize, may_queue: bool) {
         let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else { return };
         while let Some(ev) = slot.conn.poll_event() {
             if ev == ConnEvent::Connected && !slot.established {
@@ -378,14 +389,8 @@ impl<E: Engine + Clone> Endpoint<E> {
             self.events.push_back((ConnHandle(i), ev));
         }
         self.traces.extend(slot.conn.drain_traces());
-        let deadline = slot.conn.poll_timeout();
-        if deadline != slot.scheduled {
-            slot.scheduled = deadline;
-            if let Some(t) = deadline {
-                self.timers.push(Reverse((t, i)));
-            }
-        }
-        if !slot.queued && slot.conn.tcb().wants_to_send() {
+        schedule(&mut self.timers, slot, i);
+        if may_queue && !slot.queued && slot.conn.tcb().wants_to_send() {
             slot.queued = true;
             self.candidates.push_back(i);
         }
@@ -439,18 +444,12 @@ impl<E: Engine + Clone> Endpoint<E> {
             if let Some(n) = slot.conn.poll_transmit(now, buf) {
                 let t = Transmit { src: slot.conn.local(), dst: slot.conn.remote(), len: n };
                 // Sending can arm timers (RFC 6298 §5.1).
-                let deadline = slot.conn.poll_timeout();
-                if deadline != slot.scheduled {
-                    slot.scheduled = deadline;
-                    if let Some(d) = deadline {
-                        self.timers.push(Reverse((d, i)));
-                    }
-                }
+                schedule(&mut self.timers, slot, i);
                 return Some(t);
             }
             slot.queued = false;
             self.candidates.pop_front();
-            self.after(i);
+            self.after_with(i, false);
         }
         None
     }
@@ -494,8 +493,14 @@ impl<E: Engine + Clone> Endpoint<E> {
                 continue;
             }
             slot.scheduled = None;
-            slot.conn.handle_timeout(now);
-            self.after(i);
+            match slot.conn.poll_timeout() {
+                Some(due) if due <= now => {
+                    slot.conn.handle_timeout(now);
+                    self.after(i);
+                }
+                // The deadline moved later since this entry was pushed: re-arm.
+                _ => schedule(&mut self.timers, slot, i),
+            }
         }
     }
 
@@ -506,5 +511,16 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// Takes the trace events recorded so far (all connections).
     pub fn drain_traces(&mut self) -> std::vec::Drain<'_, TraceEvent> {
         self.traces.drain(..)
+    }
+}
+
+/// Makes sure the timer heap wakes the endpoint no later than the
+/// connection's next deadline.
+fn schedule<E: Engine>(timers: &mut BinaryHeap<Reverse<(Instant, usize)>>, slot: &mut Slot<E>, i: usize) {
+    if let Some(d) = slot.conn.poll_timeout() {
+        if slot.scheduled.is_none_or(|s| d < s) {
+            slot.scheduled = Some(d);
+            timers.push(Reverse((d, i)));
+        }
     }
 }

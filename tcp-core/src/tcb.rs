@@ -578,6 +578,15 @@ impl Tcb {
         }
     }
 
+    /// Queues an event for the application; repeated Readable/Writable
+    /// notifications collapse into one.
+    fn notify(&mut self, e: ConnEvent) {
+        if matches!(e, ConnEvent::Readable | ConnEvent::Writable) && self.events.back() == Some(&e) {
+            return;
+        }
+        self.events.push_back(e);
+    }
+
     /// Fail(e) from a segment or a timer: the connection reports the error.
     pub fn report_error(&mut self, e: ConnectionError) {
         self.error = Some(e);
@@ -770,7 +779,7 @@ impl Tcb {
         }
         self.dupacks = 0;
         if data_acked > 0 {
-            self.events.push_back(ConnEvent::Writable);
+            self.notify(ConnEvent::Writable);
         }
     }
 
@@ -841,7 +850,7 @@ impl Tcb {
         let out = self.rcvbuf.insert(offset, payload);
         self.rcv_nxt += out.advanced as u32;
         if out.advanced > 0 {
-            self.events.push_back(ConnEvent::Readable);
+            self.notify(ConnEvent::Readable);
         }
         // RFC 5681 §4.2: ACK out-of-order and gap-filling segments at once;
         // otherwise at least every second full-sized segment (RFC 1122 §4.2.3.2).
