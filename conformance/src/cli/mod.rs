@@ -89,6 +89,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         scenarios: Option<PathBuf>,
     },
+    /// Run packetdrill scripts (files or directories) against the stack.
+    Pkt(conformance::packetdrill::cli::PktArgs),
     /// Print the transition table as Markdown, one line per cell.
     Table {
         #[command(flatten)]
@@ -157,5 +159,6 @@ pub fn run() -> ExitCode {
             scenarios,
         } => suite_cmds::mutants(runs, seed, usize::from(workers), scenarios.as_deref()),
         Command::Table { spec, output } => spec_cmds::table(&spec, output.as_deref()),
+        Command::Pkt(args) => conformance::packetdrill::cli::run_cli(&args),
     }
 }

@@ -25,9 +25,16 @@
 
 mod ast;
 mod classify;
+pub mod cli;
 mod error;
+pub mod exec;
 mod lexer;
+pub mod matcher;
+pub mod packet;
 mod parser;
+pub mod profile;
+pub mod runner;
+mod support;
 
 use std::path::Path;
 
