@@ -5,5 +5,6 @@ pub mod packetdrill;
 pub mod lockstep;
 pub mod scenario;
 pub mod strategies;
+pub mod tun;
 pub mod coverage;
 pub mod mutation;

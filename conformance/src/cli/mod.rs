@@ -10,6 +10,7 @@ mod graphviz;
 mod spec_cmds;
 mod suite_cmds;
 mod trace_overlay;
+mod tun_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -91,6 +92,8 @@ pub enum Command {
     },
     /// Run packetdrill scripts (files or directories) against the stack.
     Pkt(conformance::packetdrill::cli::PktArgs),
+    /// Run our TCP on a TUN device against the kernel's sockets (nc, curl).
+    Tun(tun_cmd::TunArgs),
     /// Print the transition table as Markdown, one line per cell.
     Table {
         #[command(flatten)]
@@ -160,5 +163,6 @@ pub fn run() -> ExitCode {
         } => suite_cmds::mutants(runs, seed, usize::from(workers), scenarios.as_deref()),
         Command::Table { spec, output } => spec_cmds::table(&spec, output.as_deref()),
         Command::Pkt(args) => conformance::packetdrill::cli::run_cli(&args),
+        Command::Tun(args) => tun_cmd::run(&args),
     }
 }
