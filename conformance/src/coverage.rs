@@ -263,12 +263,24 @@ fn seed_bytes(seed: u64) -> [u8; 32] {
     out
 }
 
+/// [`lockstep_config`] with both RFC 5961 mechanisms off: the rows guarded
+/// by `!rfc5961_rst` / `!rfc5961_syn` (FreeBSD's insecure_rst/insecure_syn).
+pub fn rfc793_config() -> Config {
+    Config {
+        rfc5961_rst: false,
+        rfc5961_syn: false,
+        ..lockstep_config()
+    }
+}
+
 /// `n` random lockstep runs (up to 40 inputs after the prefix) from a fixed
 /// seed; the same `(n, seed)` always gives the same runs. Of every eight:
-/// five are [`strategies::run`] on [`lockstep_config`] (`lockstep#i`), one
+/// four are [`strategies::run`] on [`lockstep_config`] (`lockstep#i`), one
+/// on [`rfc793_config`] (`rfc793#i`), one
 /// is [`strategies::run`] on [`keepalive_config`] (`keepalive#i`), and two
 /// are [`closing_run`]s, on [`keepalive_config`] (`closing-keepalive#i`)
-/// and on [`lockstep_config`] (`closing#i`).
+/// and on [`lockstep_config`] (`closing#i`; every other one on
+/// [`rfc793_config`], `closing-rfc793#i`).
 pub fn random_runs(n: usize, seed: u64) -> Result<Vec<RandomRun>, CoverageError> {
     let plain = strategies::run(40);
     let closing = closing_run(40);
@@ -287,8 +299,10 @@ pub fn random_runs(n: usize, seed: u64) -> Result<Vec<RandomRun>, CoverageError>
                 reason: reason.to_string(),
             })?;
             let (label, config) = match index % 8 {
+                4 => (format!("rfc793#{index}"), rfc793_config()),
                 5 => (format!("keepalive#{index}"), keepalive_config()),
                 6 => (format!("closing-keepalive#{index}"), keepalive_config()),
+                7 if index % 16 == 15 => (format!("closing-rfc793#{index}"), rfc793_config()),
                 7 => (format!("closing#{index}"), lockstep_config()),
                 _ => (format!("lockstep#{index}"), lockstep_config()),
             };
@@ -539,6 +553,8 @@ const R_DELACK_BEFORE: &str =
 const R_DELACK_AFTER_FIN: &str = "timer DelayedAck is armed only by QueueText (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2); every row into CLOSE-WAIT, CLOSING and TIME-WAIT sends an ACK (SendAck), which stops it, and LAST-ACK is entered only from CLOSE-WAIT";
 const R_PERSIST_SYN_SENT: &str = "timer Persist is armed only when queued data meets a closed send window, and before a synchronized state nothing but the SYN is sent";
 const R_PERSIST_SYN_RECEIVED: &str = "timer Persist is armed only while the retransmission timer is idle, and the SYN,ACK keeps the retransmission timer running for all of SYN-RECEIVED (acknowledged: ESTABLISHED; exhausted: CLOSED)";
+const R_NO_FIN_BEFORE_CLOSE: &str = "our FIN is queued only by the user's CLOSE (SendFin), which leaves SYN-RECEIVED and ESTABLISHED for FIN-WAIT-1 and CLOSE-WAIT for LAST-ACK; a TCB created anew (CreateTcb) carries no FIN of an earlier connection";
+const R_KEEPALIVE_TIME_WAIT: &str = "both rows into TIME-WAIT run StopTimer(Keepalive) (RFC 9293 §3.10.7.4 \"turn off the other timers\") and only SignalEstablished arms it again";
 const R_ALL_ACKED: &str = "FIN-WAIT-2 and TIME-WAIT are entered when the ACK of our FIN acknowledges everything (SND.UNA = SND.NXT stops the retransmission timer, nothing is left unsent for Persist), and nothing sent afterwards (ACKs, keep-alive probes) arms either timer";
 
 /// Why a cell of the real `tcp.fsm` can never be reached, or `None` when it
@@ -547,12 +563,6 @@ const R_ALL_ACKED: &str = "FIN-WAIT-2 and TIME-WAIT are entered when the ACK of 
 /// from where the data path arms each timer (`tcp-core/src/tcb.rs`), and
 /// from the relations between guards.
 ///
-/// Note: an OPEN after CLOSED reuses the old TCB (`Tcb::create_tcb` resets
-/// few fields; the old FIN's sequence number and `fin_queued` survive), so a
-/// reopened connection can send a FIN before any CLOSE. That is the only way
-/// the random runs reach `segment.AckOfFin` in SYN-RECEIVED, ESTABLISHED and
-/// CLOSE-WAIT; once `create_tcb` starts a clean TCB those three cells become
-/// unreachable ("no FIN of ours is sent before CLOSE") and need a reason here.
 pub fn unreachable_reason(spec: &Spec, cell: &Cell) -> Option<&'static str> {
     let state = spec.state(cell.state).name.as_str();
     let event = spec.event(cell.event);
@@ -586,6 +596,8 @@ pub fn unreachable_reason(spec: &Spec, cell: &Cell) -> Option<&'static str> {
                 Some(R_FIN_ONCE)
             } else if name == "AckOfFin" && matches!(state, "FinWait2" | "TimeWait") {
                 Some(R_FIN_ALREADY_ACKED)
+            } else if name == "AckOfFin" && matches!(state, "SynReceived" | "Established" | "CloseWait") {
+                Some(R_NO_FIN_BEFORE_CLOSE)
             } else {
                 None
             }
@@ -595,6 +607,7 @@ pub fn unreachable_reason(spec: &Spec, cell: &Cell) -> Option<&'static str> {
             ("TimeWait", s) if s != "TimeWait" => Some(R_TIMEWAIT_TIMER),
             (_, "Closed" | "Listen") => Some(R_NO_TIMERS),
             ("Keepalive", "SynSent" | "SynReceived") => Some(R_KEEPALIVE_BEFORE),
+            ("Keepalive", "TimeWait") => Some(R_KEEPALIVE_TIME_WAIT),
             ("DelayedAck", "SynSent" | "SynReceived") => Some(R_DELACK_BEFORE),
             ("DelayedAck", "CloseWait" | "Closing" | "LastAck" | "TimeWait") => {
                 Some(R_DELACK_AFTER_FIN)

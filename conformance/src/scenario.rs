@@ -268,6 +268,18 @@ impl Scenario {
                     "synack_retries" => c.synack_retries = num()?,
                     "data_retries" => c.data_retries = num()?,
                     "challenge_ack_limit" => c.challenge_ack_limit = num()?,
+                    "rfc5961_rst" => c.rfc5961_rst = flag()?,
+                    "rfc5961_syn" => c.rfc5961_syn = flag()?,
+                    "keepalive" => {
+                        // keepalive=IDLE,INTERVAL,PROBES (e.g. 10s,2s,3)
+                        let parts: Vec<&str> = v.split(',').collect();
+                        let [idle, interval, probes] = parts.as_slice() else { return Err(bad()) };
+                        c.keepalive = Some(tcp_core::config::KeepaliveConfig {
+                            idle: parse_duration(idle).ok_or_else(bad)?,
+                            interval: parse_duration(interval).ok_or_else(bad)?,
+                            probes: probes.parse().map_err(|_| bad())?,
+                        });
+                    }
                     "initial_window" => c.initial_window_segments = num()?,
                     "user_timeout" => c.user_timeout = Some(parse_duration(v).ok_or_else(bad)?),
                     _ => return Err(bad()),

@@ -109,10 +109,10 @@ fn equivalent_reasons_are_derived_not_listed() {
         .unwrap()
         .contains("unreachable"));
     // Discard after the RST check: nothing follows anyway.
-    let rst = drop("on segment.Rst [in_window] / SendChallengeAck, Discard");
+    let rst = drop("on segment.Rst [in_window, rfc5961_rst] / SendChallengeAck, Discard");
     assert!(equivalent_reason(&spec, &rst).is_some());
     // Discard after a SYN in a synchronized state matters (text and FIN follow).
-    let syn = drop("on segment.Syn / SendChallengeAck, Discard -> stay");
+    let syn = drop("on segment.Syn [rfc5961_syn] / SendChallengeAck, Discard -> stay");
     assert!(equivalent_reason(&spec, &syn).is_none());
     // AcceptAck in ESTABLISHED is observable.
     let ack = drop("on segment.Ack / AcceptAck -> stay");

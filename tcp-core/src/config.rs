@@ -49,6 +49,13 @@ pub struct Config {
     /// RFC 9293 §3.10.8 user timeout.
     pub user_timeout: Option<Duration>,
     pub congestion_control: CcAlgorithm,
+    /// RFC 5961 §3 (RST hardening); off gives RFC 793's in-window reset
+    /// (FreeBSD `net.inet.tcp.insecure_rst=1`). Read by the spec's
+    /// `rfc5961_rst` guard.
+    pub rfc5961_rst: bool,
+    /// RFC 5961 §4 (SYN hardening); off resets on an in-window SYN
+    /// (FreeBSD `net.inet.tcp.insecure_syn=1`). Read by the `rfc5961_syn` guard.
+    pub rfc5961_syn: bool,
     /// RFC 5961 §7: challenge ACKs sent per second at most (0 = unlimited).
     pub challenge_ack_limit: u32,
     /// Record a [`crate::trace::TraceEvent`] for every state change.
@@ -78,6 +85,8 @@ impl Default for Config {
             keepalive: None,
             user_timeout: None,
             congestion_control: CcAlgorithm::NewReno,
+            rfc5961_rst: true,
+            rfc5961_syn: true,
             challenge_ack_limit: 1000,
             trace: true,
             initial_window_segments: 10,

@@ -110,6 +110,8 @@ pub struct Tcb {
     pub passive_open: bool,
     /// The TCB was deleted (DeleteTcb ran).
     pub deleted: bool,
+    /// CreateTcb ran before: a later one must start afresh.
+    used: bool,
 
     // RFC 7323 / RFC 2018 negotiation.
     /// Shift applied to the peer's window field.
@@ -178,6 +180,22 @@ impl Tcb {
         engine: EngineKind,
         now: Instant,
     ) -> Tcb {
+        let sndbuf = SendBuffer::new(config.send_buffer);
+        let rcvbuf = RecvBuffer::new(config.recv_buffer);
+        Tcb::with_buffers(config, local, remote, iss, engine, now, sndbuf, rcvbuf)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with_buffers(
+        config: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: SeqNum,
+        engine: EngineKind,
+        now: Instant,
+        sndbuf: SendBuffer,
+        rcvbuf: RecvBuffer,
+    ) -> Tcb {
         let pseudo = pseudo_header(local.ip(), remote.ip());
         // An out-of-range RTO configuration (RFC 6298 §2.5) falls back to the
         // RFC defaults; `Config::validate` reports it to callers that ask.
@@ -194,8 +212,9 @@ impl Tcb {
         );
         let smss = u32::from(config.mss.min(536));
         Tcb {
-            sndbuf: SendBuffer::new(config.send_buffer),
-            rcvbuf: RecvBuffer::new(config.recv_buffer),
+            sndbuf,
+            rcvbuf,
+            used: false,
             rcv_wscale: 0,
             config,
             local,
@@ -321,9 +340,13 @@ impl Tcb {
         self.snd_nxt.since(self.snd_una)
     }
 
-    /// The receive window we currently offer.
+    /// The receive window we currently offer: the free buffer space, as far
+    /// as the 16-bit window field and our scale factor can express it
+    /// (RFC 7323 §2.3). The acceptability test uses exactly this window.
     pub fn current_rcv_wnd(&self) -> u32 {
-        u32::try_from(self.rcvbuf.window()).unwrap_or(u32::MAX)
+        let free = u32::try_from(self.rcvbuf.window()).unwrap_or(u32::MAX);
+        let max = 65_535u32 << self.rcv_wscale;
+        (free.min(max) >> self.rcv_wscale) << self.rcv_wscale
     }
 
     fn ts_now(&self) -> u32 {
@@ -431,7 +454,31 @@ impl Tcb {
     // ------------------------------------------------------------ local actions
 
     /// CreateTcb: fresh variables for a new connection (RFC 9293 §3.10.1).
+    /// A TCB reused after CLOSED is rebuilt from scratch (keeping its buffers,
+    /// emptied, and its trace and event queues) with a later ISS, so nothing
+    /// of the old connection (FIN state, IRS, options) leaks into the new one.
     pub fn create_tcb(&mut self) {
+        if self.used {
+            // RFC 6528 / RFC 9293 §3.4.1: the ISS advances with a 4 µs clock.
+            let ticks = self.now.saturating_duration_since(self.ts_origin).as_micros() / 4;
+            let iss = self.iss + (ticks as u32).wrapping_add(64_000);
+            let mut sndbuf = std::mem::replace(&mut self.sndbuf, SendBuffer::new(0));
+            sndbuf.consume(sndbuf.len());
+            let rcvbuf = if self.rcvbuf.readable() == 0 && !self.rcvbuf.has_out_of_order() && self.rcvbuf.fin_offset().is_none() {
+                std::mem::replace(&mut self.rcvbuf, RecvBuffer::new(0))
+            } else {
+                RecvBuffer::new(self.config.recv_buffer)
+            };
+            let mut fresh = Tcb::with_buffers(self.config.clone(), self.local, self.remote, iss, self.engine, self.now, sndbuf, rcvbuf);
+            fresh.state = self.state;
+            fresh.ts_origin = self.ts_origin;
+            fresh.challenge_window = self.challenge_window;
+            fresh.challenge_count = self.challenge_count;
+            std::mem::swap(&mut fresh.traces, &mut self.traces);
+            std::mem::swap(&mut fresh.events, &mut self.events);
+            *self = fresh;
+        }
+        self.used = true;
         self.rcv_wscale = if self.config.window_scaling { self.config.rcv_wscale() } else { 0 };
         self.rcv_wnd = self.current_rcv_wnd();
         self.deleted = false;
@@ -661,6 +708,13 @@ impl Tcb {
         }
         if self.sack_enabled && !h.options.sack_blocks.is_empty() {
             self.scoreboard.on_ack(self.snd_una.max(ack), self.snd_nxt, h.options.sack_blocks.as_slice());
+        }
+        // RFC 1122 §4.2.3.6: any acceptable segment shows the peer is alive.
+        if let Some(k) = self.config.keepalive {
+            self.keepalive_probes = 0;
+            if self.timers.is_armed(TimerKind::Keepalive) {
+                self.timers.set(TimerKind::Keepalive, self.now + k.idle);
+            }
         }
         let was_synchronizing = self.snd_una == self.iss && self.syn_queued;
         if self.snd_una.lt(ack) && ack.le(self.snd_nxt) {

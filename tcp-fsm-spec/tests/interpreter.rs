@@ -112,8 +112,10 @@ fn time_wait_segment_unacceptable_every_outcome_is_handled() {
     let (s, e) = ids(&spec, "TimeWait", "segment.Unacceptable");
     let fin = spec.guard_by_name("fin_flag").unwrap();
     let syn = spec.guard_by_name("syn_flag").unwrap();
+    // RFC 5961 §4 on (the default): the guard `rfc5961_syn` holds.
+    let rfc5961_syn = spec.guard_by_name("rfc5961_syn").unwrap();
     let with = |f: bool, y: bool| {
-        let step = spec.lookup(s, e, |g| (g == fin && f) || (g == syn && y));
+        let step = spec.lookup(s, e, |g| (g == fin && f) || (g == syn && y) || g == rfc5961_syn);
         action_names(&spec, &step)
     };
     assert_eq!(
@@ -139,11 +141,12 @@ fn lookup_evaluates_guards_lazily_in_order_and_once() {
     assert!(calls.borrow().is_empty());
 
     // SYN-RECEIVED, RST: rows [seq_exact, passive_open], [seq_exact],
-    // [in_window], unguarded. With seq_exact false, passive_open is never
-    // needed and seq_exact is asked once although two rows use it.
+    // [in_window, rfc5961_rst], [in_window, passive_open], [in_window],
+    // unguarded. With seq_exact false, passive_open is never needed for the
+    // first two rows and seq_exact is asked once although two rows use it.
     let (s, e) = ids(&spec, "SynReceived", "segment.Rst");
-    let step = spec.lookup(s, e, |g| record(g, spec.guard(g).name == "in_window"));
-    assert_eq!(*calls.borrow(), ["seq_exact", "in_window"]);
+    let step = spec.lookup(s, e, |g| record(g, matches!(spec.guard(g).name.as_str(), "in_window" | "rfc5961_rst")));
+    assert_eq!(*calls.borrow(), ["seq_exact", "in_window", "rfc5961_rst"]);
     assert_eq!(action_names(&spec, &step), ["SendChallengeAck", "Discard"]);
 
     // With seq_exact and passive_open true, the first row wins at once.
@@ -198,7 +201,9 @@ fn rows_for_lists_own_rows_in_order_and_is_empty_out_of_range() {
         [
             "on segment.Rst [seq_exact, passive_open] / DeleteTcb -> Listen",
             "on segment.Rst [seq_exact] / Fail(ConnectionRefused), DeleteTcb -> Closed",
-            "on segment.Rst [in_window] / SendChallengeAck, Discard -> stay",
+            "on segment.Rst [in_window, rfc5961_rst] / SendChallengeAck, Discard -> stay",
+            "on segment.Rst [in_window, passive_open] / DeleteTcb -> Listen",
+            "on segment.Rst [in_window] / Fail(ConnectionRefused), DeleteTcb -> Closed",
             "on segment.Rst / Discard -> stay",
         ]
     );
@@ -242,10 +247,11 @@ fn cells_enumerate_guard_outcomes_true_first() {
         .filter(|c| c.state == s && c.event == e)
         .map(|c| c.outcome)
         .collect();
-    assert_eq!(rst.len(), 8);
-    assert_eq!(rst[0], [true, true, true]);
-    assert_eq!(rst[1], [true, true, false]);
-    assert_eq!(rst[7], [false, false, false]);
+    // Guards in first-use order: seq_exact, passive_open, in_window, rfc5961_rst.
+    assert_eq!(rst.len(), 16);
+    assert_eq!(rst[0], [true, true, true, true]);
+    assert_eq!(rst[1], [true, true, true, false]);
+    assert_eq!(rst[15], [false, false, false, false]);
 }
 
 #[test]

@@ -46,6 +46,8 @@ enum BoundGuard {
     RetriesExhausted,
     SynFlag,
     FinFlag,
+    Rfc5961Rst,
+    Rfc5961Syn,
 }
 
 /// A spec bound to the data path: every name resolved once.
@@ -134,6 +136,8 @@ impl InterpretedSpec {
                     "retries_exhausted" => BoundGuard::RetriesExhausted,
                     "syn_flag" => BoundGuard::SynFlag,
                     "fin_flag" => BoundGuard::FinFlag,
+                    "rfc5961_rst" => BoundGuard::Rfc5961Rst,
+                    "rfc5961_syn" => BoundGuard::Rfc5961Syn,
                     other => return Err(SpecBindError::UnknownGuard(other.to_string())),
                 })
             })
@@ -254,6 +258,8 @@ impl InterpretedEngine {
             BoundGuard::RetriesExhausted => timer.is_some_and(|t| tcb.retries_exhausted(t)),
             BoundGuard::SynFlag => seg.is_some_and(|s| s.header.flags.contains(Flags::SYN)),
             BoundGuard::FinFlag => seg.is_some_and(|s| s.header.flags.contains(Flags::FIN)),
+            BoundGuard::Rfc5961Rst => tcb.config.rfc5961_rst,
+            BoundGuard::Rfc5961Syn => tcb.config.rfc5961_syn,
         }
     }
 

@@ -391,7 +391,7 @@ fn peer_fin_in_sequence(tcb: &Tcb, seg: &Segment<'_>) -> bool {
 /// is set ...)" and the segment dropped. A SYN among them gets the RFC 5961
 /// §4.2 challenge ACK (rate-limited) instead of a plain ACK.
 fn reject_unacceptable(tcb: &mut Tcb, seg: &Segment<'_>) {
-    if has(seg, Flags::SYN) {
+    if has(seg, Flags::SYN) && tcb.config.rfc5961_syn {
         tcb.send_challenge_ack();
     } else {
         tcb.send_ack();
@@ -410,8 +410,29 @@ fn reset_synchronized(tcb: &mut Tcb, seg: &Segment<'_>) {
             tcb.delete_tcb();
             tcb.transition(TcpState::Closed, "segment RST", TraceOrigin::Segment, None);
         }
-        RstSeq::InWindow => tcb.send_challenge_ack(),
+        RstSeq::InWindow if tcb.config.rfc5961_rst => tcb.send_challenge_ack(),
+        // Without RFC 5961 (RFC 9293 §3.10.7.4): any in-window RST resets.
+        RstSeq::InWindow => {
+            tcb.report_error(ConnectionError::ConnectionReset);
+            tcb.delete_tcb();
+            tcb.transition(TcpState::Closed, "segment RST", TraceOrigin::Segment, None);
+        }
         RstSeq::Outside => {}
+    }
+}
+
+/// A SYN inside the window of a synchronized state (RFC 9293 §3.10.7.4
+/// fourth check): RFC 5961 §4.2 challenges it; without RFC 5961 it is an
+/// error: "send a reset, any outstanding RECEIVEs and SEND should receive
+/// 'reset' responses ... enter the CLOSED state, delete the TCB".
+fn syn_in_window(tcb: &mut Tcb, seg: &Segment<'_>) {
+    if tcb.config.rfc5961_syn {
+        tcb.send_challenge_ack();
+    } else {
+        tcb.send_rst_reply(seg);
+        tcb.report_error(ConnectionError::ConnectionReset);
+        tcb.delete_tcb();
+        tcb.transition(TcpState::Closed, "segment SYN", TraceOrigin::Segment, None);
     }
 }
 
@@ -438,7 +459,7 @@ fn rst_sequence_syn_checks(tcb: &mut Tcb, seg: &Segment<'_>) -> Next {
         return Next::Done;
     }
     if has(seg, Flags::SYN) {
-        tcb.send_challenge_ack();
+        syn_in_window(tcb, seg);
         return Next::Done;
     }
     Next::CheckAck
@@ -515,6 +536,9 @@ fn text_and_fin(tcb: &mut Tcb, seg: &Segment<'_>) {
             tcb.process_fin(seg);
             tcb.send_ack();
             tcb.stop_timer(TimerKind::Retransmission);
+        // RFC 9293 §3.10.7.4: on entering TIME-WAIT "turn off the other timers".
+        tcb.stop_timer(TimerKind::Keepalive);
+        tcb.stop_timer(TimerKind::User);
             tcb.start_timer(TimerKind::TimeWait);
             tcb.transition(
                 TcpState::TimeWait,
@@ -659,7 +683,12 @@ fn process_syn_received(tcb: &mut Tcb, seg: &Segment<'_>) {
     // connection was initiated with an active OPEN (i.e., came from
     // SYN-SENT state), then the connection was refused".
     if has(seg, Flags::RST) {
-        match rst_seq(tcb, seg) {
+        let place = match rst_seq(tcb, seg) {
+            // Without RFC 5961 any in-window RST counts as exact.
+            RstSeq::InWindow if !tcb.config.rfc5961_rst => RstSeq::Exact,
+            other => other,
+        };
+        match place {
             RstSeq::Exact if tcb.passive_open => {
                 tcb.delete_tcb();
                 tcb.transition(TcpState::Listen, "segment RST", TraceOrigin::Segment, None);
@@ -687,7 +716,7 @@ fn process_syn_received(tcb: &mut Tcb, seg: &Segment<'_>) {
             tcb.delete_tcb();
             tcb.transition(TcpState::Listen, "segment SYN", TraceOrigin::Segment, None);
         } else {
-            tcb.send_challenge_ack();
+            syn_in_window(tcb, seg);
         }
         return;
     }
@@ -777,6 +806,9 @@ fn process_closing(tcb: &mut Tcb, seg: &Segment<'_>) {
         // RFC 9293 §3.10.8 / §3.6: TIME-WAIT lasts 2×MSL; nothing of ours is
         // left to retransmit (the other timers stay armed, as in FIN-WAIT-2).
         tcb.stop_timer(TimerKind::Retransmission);
+        // RFC 9293 §3.10.7.4: on entering TIME-WAIT "turn off the other timers".
+        tcb.stop_timer(TimerKind::Keepalive);
+        tcb.stop_timer(TimerKind::User);
         tcb.start_timer(TimerKind::TimeWait);
         tcb.transition(
             TcpState::TimeWait,
@@ -833,7 +865,7 @@ fn process_time_wait(tcb: &mut Tcb, seg: &Segment<'_>) {
     }
     // Fourth check: SYN, RFC 5961 §4.2.
     if has(seg, Flags::SYN) {
-        tcb.send_challenge_ack();
+        syn_in_window(tcb, seg);
         return;
     }
     // Fifth check: "The only thing that can arrive in this state is a

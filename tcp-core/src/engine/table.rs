@@ -47,6 +47,12 @@ impl fsm::Guards for TcbGuards<'_, '_> {
     fn fin_flag(&self) -> bool {
         self.seg.is_some_and(|s| s.header.flags.contains(crate::wire::Flags::FIN))
     }
+    fn rfc5961_rst(&self) -> bool {
+        self.tcb.config.rfc5961_rst
+    }
+    fn rfc5961_syn(&self) -> bool {
+        self.tcb.config.rfc5961_syn
+    }
 }
 
 /// `process_action` / `process_packet_action` for the generated dispatch.
