@@ -7,7 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use tcp_core::cc::CcAlgorithm;
 use tcp_core::engine::{Engine, PerStateEngine, TableEngine};
-use tcp_core::{ConnEvent, ConnHandle, Config, Duration, Endpoint, EndpointError, ConnectionError, Instant, TcpState};
+use tcp_core::{
+    Config, ConnEvent, ConnHandle, ConnectionError, Duration, Endpoint, EndpointError, Instant,
+    TcpState,
+};
 
 /// A deterministic PRNG (SplitMix64) for the link's impairments.
 struct Rng(u64);
@@ -70,7 +73,11 @@ impl Link {
     }
 
     fn insert(&mut self, at: Instant, packet: Vec<u8>) {
-        let pos = self.queue.iter().rposition(|(t, _)| *t <= at).map_or(0, |p| p + 1);
+        let pos = self
+            .queue
+            .iter()
+            .rposition(|(t, _)| *t <= at)
+            .map_or(0, |p| p + 1);
         self.queue.insert(pos, (at, packet));
     }
 
@@ -90,10 +97,19 @@ struct Side<E: Engine + Clone> {
 }
 
 fn pattern(i: usize, salt: u8) -> u8 {
-    (i as u8).wrapping_mul(31).wrapping_add((i >> 8) as u8).wrapping_add(salt)
+    (i as u8)
+        .wrapping_mul(31)
+        .wrapping_add((i >> 8) as u8)
+        .wrapping_add(salt)
 }
 
-fn pump<E: Engine + Clone>(side: &mut Side<E>, now: Instant, salt_out: u8, salt_in: u8, chunk: &mut [u8]) {
+fn pump<E: Engine + Clone>(
+    side: &mut Side<E>,
+    now: Instant,
+    salt_out: u8,
+    salt_in: u8,
+    chunk: &mut [u8],
+) {
     let Some(h) = side.conn else { return };
     while side.sent < side.to_send {
         let n = (side.to_send - side.sent).min(chunk.len());
@@ -119,7 +135,12 @@ fn pump<E: Engine + Clone>(side: &mut Side<E>, now: Instant, salt_out: u8, salt_
             }
             Ok(n) => {
                 for (k, b) in chunk[..n].iter().enumerate() {
-                    assert_eq!(*b, pattern(side.received + k, salt_in), "byte {} corrupted", side.received + k);
+                    assert_eq!(
+                        *b,
+                        pattern(side.received + k, salt_in),
+                        "byte {} corrupted",
+                        side.received + k
+                    );
                 }
                 side.received += n;
             }
@@ -130,7 +151,13 @@ fn pump<E: Engine + Clone>(side: &mut Side<E>, now: Instant, salt_out: u8, salt_
 }
 
 /// Runs the transfer; returns (virtual duration, packets sent, packets lost).
-fn transfer<E: Engine + Clone>(engine: E, cc: CcAlgorithm, bytes: usize, loss: f64, seed: u64) -> (Instant, u64, u64) {
+fn transfer<E: Engine + Clone>(
+    engine: E,
+    cc: CcAlgorithm,
+    bytes: usize,
+    loss: f64,
+    seed: u64,
+) -> (Instant, u64, u64) {
     let a_ip: IpAddr = "10.1.0.1".parse().unwrap();
     let b_ip: IpAddr = "10.1.0.2".parse().unwrap();
     let config = Config {
@@ -140,19 +167,45 @@ fn transfer<E: Engine + Clone>(engine: E, cc: CcAlgorithm, bytes: usize, loss: f
         trace: false,
         ..Config::default()
     };
-    let mut a = Side { ep: Endpoint::new(config.clone(), vec![a_ip], engine.clone(), seed), conn: None, to_send: bytes, sent: 0, received: 0, eof: false, shut: false };
-    let mut b = Side { ep: Endpoint::new(config, vec![b_ip], engine, seed + 1), conn: None, to_send: bytes, sent: 0, received: 0, eof: false, shut: false };
+    let mut a = Side {
+        ep: Endpoint::new(config.clone(), vec![a_ip], engine.clone(), seed),
+        conn: None,
+        to_send: bytes,
+        sent: 0,
+        received: 0,
+        eof: false,
+        shut: false,
+    };
+    let mut b = Side {
+        ep: Endpoint::new(config, vec![b_ip], engine, seed + 1),
+        conn: None,
+        to_send: bytes,
+        sent: 0,
+        received: 0,
+        eof: false,
+        shut: false,
+    };
     let mut ab = Link::new(seed * 3 + 1, loss, loss, loss);
     let mut ba = Link::new(seed * 5 + 7, loss, loss, loss);
     let mut now = Instant::ZERO;
     b.ep.listen(5001, 16).expect("listen");
-    a.conn = Some(a.ep.connect(now, SocketAddr::new(b_ip, 5001)).expect("connect"));
+    a.conn = Some(
+        a.ep.connect(now, SocketAddr::new(b_ip, 5001))
+            .expect("connect"),
+    );
     let mut buf = vec![0u8; 2048];
     let mut chunk = vec![0u8; 128 * 1024];
     let mut steps = 0u64;
     loop {
         steps += 1;
-        assert!(steps < 50_000_000, "transfer stuck at {now:?}: a sent {} got {}, b sent {} got {}", a.sent, a.received, b.sent, b.received);
+        assert!(
+            steps < 50_000_000,
+            "transfer stuck at {now:?}: a sent {} got {}, b sent {} got {}",
+            a.sent,
+            a.received,
+            b.sent,
+            b.received
+        );
         if b.conn.is_none() {
             b.conn = b.ep.accept(5001);
         }
@@ -170,14 +223,31 @@ fn transfer<E: Engine + Clone>(engine: E, cc: CcAlgorithm, bytes: usize, loss: f
         }
         let done = a.eof && b.eof && a.received == bytes && b.received == bytes;
         let states_done = done
-            && a.conn.and_then(|h| a.ep.connection(h)).is_none_or(|c| c.state() == TcpState::Closed)
-            && b.conn.and_then(|h| b.ep.connection(h)).is_none_or(|c| c.state() == TcpState::Closed);
+            && a.conn
+                .and_then(|h| a.ep.connection(h))
+                .is_none_or(|c| c.state() == TcpState::Closed)
+            && b.conn
+                .and_then(|h| b.ep.connection(h))
+                .is_none_or(|c| c.state() == TcpState::Closed);
         if states_done {
             return (now, ab.stats[0] + ba.stats[0], ab.stats[1] + ba.stats[1]);
         }
         // Advance to the next event: a packet arrival or a timer.
-        let next = [ab.next_due(), ba.next_due(), a.ep.poll_timeout(), b.ep.poll_timeout()].into_iter().flatten().min();
-        let Some(next) = next else { panic!("deadlock at {now:?}: a sent {} got {}, b sent {} got {}", a.sent, a.received, b.sent, b.received) };
+        let next = [
+            ab.next_due(),
+            ba.next_due(),
+            a.ep.poll_timeout(),
+            b.ep.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(next) = next else {
+            panic!(
+                "deadlock at {now:?}: a sent {} got {}, b sent {} got {}",
+                a.sent, a.received, b.sent, b.received
+            )
+        };
         now = now.max(next);
         while ab.next_due().is_some_and(|t| t <= now) {
             let (_, p) = ab.queue.pop_front().unwrap();
@@ -194,32 +264,43 @@ fn transfer<E: Engine + Clone>(engine: E, cc: CcAlgorithm, bytes: usize, loss: f
 
 const TEN_MIB: usize = 10 * 1024 * 1024;
 
-
 #[test]
 fn established_bulk_lossy_link_table_newreno_delivers_exactly() {
     let (t, sent, lost) = transfer(TableEngine, CcAlgorithm::NewReno, TEN_MIB, 0.01, 1);
-    println!("table/newreno: {:.3}s virtual, {sent} packets, {lost} lost", t.as_secs_f64());
+    println!(
+        "table/newreno: {:.3}s virtual, {sent} packets, {lost} lost",
+        t.as_secs_f64()
+    );
     assert!(lost > 0, "the link must actually lose packets");
 }
 
 #[test]
 fn established_bulk_lossy_link_per_state_newreno_delivers_exactly() {
     let (t, sent, lost) = transfer(PerStateEngine, CcAlgorithm::NewReno, TEN_MIB, 0.01, 2);
-    println!("per-state/newreno: {:.3}s virtual, {sent} packets, {lost} lost", t.as_secs_f64());
+    println!(
+        "per-state/newreno: {:.3}s virtual, {sent} packets, {lost} lost",
+        t.as_secs_f64()
+    );
     assert!(lost > 0);
 }
 
 #[test]
 fn established_bulk_lossy_link_table_cubic_delivers_exactly() {
     let (t, sent, lost) = transfer(TableEngine, CcAlgorithm::Cubic, TEN_MIB, 0.01, 3);
-    println!("table/cubic: {:.3}s virtual, {sent} packets, {lost} lost", t.as_secs_f64());
+    println!(
+        "table/cubic: {:.3}s virtual, {sent} packets, {lost} lost",
+        t.as_secs_f64()
+    );
     assert!(lost > 0);
 }
 
 #[test]
 fn established_bulk_lossy_link_per_state_cubic_delivers_exactly() {
     let (t, sent, lost) = transfer(PerStateEngine, CcAlgorithm::Cubic, TEN_MIB, 0.01, 4);
-    println!("per-state/cubic: {:.3}s virtual, {sent} packets, {lost} lost", t.as_secs_f64());
+    println!(
+        "per-state/cubic: {:.3}s virtual, {sent} packets, {lost} lost",
+        t.as_secs_f64()
+    );
     assert!(lost > 0);
 }
 
@@ -227,6 +308,12 @@ fn established_bulk_lossy_link_per_state_cubic_delivers_exactly() {
 fn established_bulk_clean_link_both_engines_take_identical_time() {
     // With no impairments the engines must be indistinguishable, to the nanosecond.
     let a = transfer(TableEngine, CcAlgorithm::NewReno, 2 * 1024 * 1024, 0.0, 9);
-    let b = transfer(PerStateEngine, CcAlgorithm::NewReno, 2 * 1024 * 1024, 0.0, 9);
+    let b = transfer(
+        PerStateEngine,
+        CcAlgorithm::NewReno,
+        2 * 1024 * 1024,
+        0.0,
+        9,
+    );
     assert_eq!(a, b);
 }
