@@ -8,3 +8,4 @@ pub mod strategies;
 pub mod tun;
 pub mod coverage;
 pub mod mutation;
+pub mod smoltcp_peer;
