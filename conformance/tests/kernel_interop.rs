@@ -22,7 +22,7 @@
 //! (`CI=true`) it fails instead.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant as WallClock};
 
@@ -32,15 +32,15 @@ use conformance::tun::kernel::{
     KernelTcpState as K,
 };
 use conformance::tun::{
-    self, craft_segment, netns, DriverError, Mode, Payload, SegmentSummary, Session, TunDriver,
-    KERNEL_ADDR, OUR_ADDR,
+    self, craft_segment, netns, DriverError, Mode, Payload, SegmentSummary, Session, TunConfig,
+    TunDevice, TunDriver, KERNEL_ADDR, OUR_ADDR,
 };
 use tcp_core::engine::Engine;
 use tcp_core::seq::SeqNum;
 use tcp_core::wire::Flags;
 use tcp_core::{
-    Config, ConnEvent, ConnHandle, ConnectionError, EndpointError, PerStateEngine, TableEngine,
-    TcpState as S,
+    Config, ConnEvent, ConnHandle, ConnectionError, Endpoint, EndpointError, PerStateEngine,
+    TableEngine, TcpState as S,
 };
 
 const PORT: u16 = 5000;
@@ -578,6 +578,64 @@ fn bulk_16mib_both_ways_at_once<E: Engine + Clone>(engine: E) {
     bulk(&mut drv, 16 * MIB, 16 * MIB);
 }
 both_engines!(bulk_16mib_both_ways_at_once);
+
+/// IPv6 (RFC 8200 framing, the IPv6 pseudo-header, RFC 9293 §3.1): the
+/// kernel connects to our listener over an IPv6 TUN link, sends 1 MiB and
+/// closes; we echo it back and close (CLOSE-WAIT, LAST-ACK, CLOSED).
+fn ipv6_kernel_client_echoed<E: Engine + Clone>(engine: E) {
+    let kernel6: IpAddr = "fd00:99::1".parse().unwrap();
+    let ours6: IpAddr = "fd00:99::2".parse().unwrap();
+    let dev = TunDevice::open(&TunConfig::new(tun::TEST_DEVICE, kernel6, 64)).expect("IPv6 TUN");
+    let ep = Endpoint::new(config(MSL), vec![ours6], engine, 9);
+    let mut drv = TunDriver::new(dev, ep, 4096);
+    drv.endpoint_mut().listen(PORT, 4).unwrap();
+    let n = MIB as usize;
+    let kernel = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(SocketAddr::new(ours6, PORT)).unwrap();
+        s.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut data = vec![0u8; n];
+        fill_pattern(0, &mut data);
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            w.write_all(&data).unwrap();
+            w.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut got = Vec::with_capacity(n);
+        s.read_to_end(&mut got).unwrap();
+        writer.join().unwrap();
+        got
+    });
+    let mut h = None;
+    ok(drv.run_until(LIMIT, "the kernel's IPv6 connection", |d| {
+        h = d.endpoint_mut().accept(PORT);
+        h.is_some()
+    }));
+    let h = h.unwrap();
+    assert_eq!(drv.endpoint().connection(h).unwrap().remote().ip(), kernel6);
+    let mut session = Session::new(h, Mode::Echo, Payload::Pattern(0), None).verify_pattern(true);
+    ok(drv.run_until(LIMIT, "the echo and close", |d| {
+        let now = d.now();
+        session.pump(now, d.endpoint_mut());
+        session.finished()
+    }));
+    assert!(session.error().is_none(), "{:?}", session.error());
+    let got = kernel.join().unwrap();
+    assert_eq!(got.len(), n);
+    assert_eq!(first_pattern_mismatch(0, &got), None);
+    assert_eq!(
+        drv.state_sequence(PORT),
+        [
+            S::Closed,
+            S::Listen,
+            S::SynReceived,
+            S::Established,
+            S::CloseWait,
+            S::LastAck,
+            S::Closed
+        ]
+    );
+}
+both_engines!(ipv6_kernel_client_echoed);
 
 // ---------------------------------------------------------------- half-close
 

@@ -351,7 +351,10 @@ fn serve<E: Engine + Clone>(
         }
         TunAction::Listen { port, .. } => {
             drv.endpoint_mut().listen(*port, 1)?;
-            eprintln!("tcpfsm: tun: listening on {}:{port}", opts.addr);
+            eprintln!(
+                "tcpfsm: tun: listening on {}",
+                SocketAddr::new(opts.addr, *port)
+            );
             let mut accepted = None;
             drv.run_until(remaining(limit), "a connection", |d| {
                 print_traces(d);

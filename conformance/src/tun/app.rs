@@ -30,27 +30,64 @@ impl Mode {
     }
 }
 
-/// Byte `offset` of the test pattern: a multiplicative hash, so that a
-/// dropped, duplicated or misplaced block of any length shows.
+/// The 8 pattern bytes of word `w` (bytes `8w .. 8w+8`): a multiplicative
+/// hash, so that a dropped, duplicated or misplaced block of any length
+/// shows.
 #[inline]
-pub fn pattern_byte(offset: u64) -> u8 {
-    (offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
+fn pattern_word(w: u64) -> [u8; 8] {
+    let x = w.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x ^ (x >> 29)).to_le_bytes()
 }
 
-/// Fills `buf` with the pattern from `offset` on.
+/// Byte `offset` of the test pattern.
+#[inline]
+pub fn pattern_byte(offset: u64) -> u8 {
+    pattern_word(offset >> 3)[(offset & 7) as usize]
+}
+
+/// Fills `buf` with the pattern from `offset` on, a word at a time.
 pub fn fill_pattern(offset: u64, buf: &mut [u8]) {
-    for (i, b) in buf.iter_mut().enumerate() {
+    let head = ((8 - (offset & 7)) & 7).min(buf.len() as u64) as usize;
+    let (first, rest) = buf.split_at_mut(head);
+    for (i, b) in first.iter_mut().enumerate() {
         *b = pattern_byte(offset + i as u64);
+    }
+    let base = offset + head as u64;
+    let tail_off = base + (rest.len() / 8 * 8) as u64;
+    let mut chunks = rest.chunks_exact_mut(8);
+    for (k, c) in (&mut chunks).enumerate() {
+        c.copy_from_slice(&pattern_word((base >> 3) + k as u64));
+    }
+    let tail = chunks.into_remainder();
+    for (i, b) in tail.iter_mut().enumerate() {
+        *b = pattern_byte(tail_off + i as u64);
     }
 }
 
 /// The offset of the first byte of `data` (found at stream `offset`) that
-/// differs from the pattern.
+/// differs from the pattern; compares a word at a time.
 pub fn first_pattern_mismatch(offset: u64, data: &[u8]) -> Option<u64> {
-    data.iter()
-        .enumerate()
-        .find(|&(i, &b)| b != pattern_byte(offset + i as u64))
-        .map(|(i, _)| offset + i as u64)
+    let head = ((8 - (offset & 7)) & 7).min(data.len() as u64) as usize;
+    let byte_check = |off: u64, bytes: &[u8]| {
+        bytes
+            .iter()
+            .enumerate()
+            .find(|&(i, &b)| b != pattern_byte(off + i as u64))
+            .map(|(i, _)| off + i as u64)
+    };
+    if let Some(m) = byte_check(offset, &data[..head]) {
+        return Some(m);
+    }
+    let base = offset + head as u64;
+    let rest = &data[head..];
+    let chunks = rest.chunks_exact(8);
+    let tail = chunks.remainder();
+    for (k, c) in chunks.enumerate() {
+        if c != pattern_word((base >> 3) + k as u64) {
+            return byte_check(base + 8 * k as u64, c);
+        }
+    }
+    byte_check(base + (rest.len() - tail.len()) as u64, tail)
 }
 
 /// What a [`Session`] sends in `source` mode.
@@ -362,6 +399,31 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fill_and_check_agree_with_pattern_byte_at_any_alignment() {
+        for offset in 0..20u64 {
+            for len in [0usize, 1, 5, 8, 13, 64, 67] {
+                let mut buf = vec![0u8; len];
+                fill_pattern(offset, &mut buf);
+                for (i, &b) in buf.iter().enumerate() {
+                    assert_eq!(
+                        b,
+                        pattern_byte(offset + i as u64),
+                        "offset {offset} len {len} byte {i}"
+                    );
+                }
+                assert_eq!(first_pattern_mismatch(offset, &buf), None);
+                if len > 0 {
+                    buf[len - 1] ^= 0x40;
+                    assert_eq!(
+                        first_pattern_mismatch(offset, &buf),
+                        Some(offset + len as u64 - 1)
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn pattern_detects_a_shifted_block() {

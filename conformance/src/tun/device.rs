@@ -476,7 +476,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn interface_names_rejects_bad_ones() {
+    fn check_name_rejects_bad_interface_names() {
         assert!(check_name("tfsm0").is_ok());
         assert!(check_name("").is_err());
         assert!(check_name("a-name-too-long-x").is_err());
