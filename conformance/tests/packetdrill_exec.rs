@@ -517,3 +517,106 @@ fn default_restoring_sysctls_are_accepted() {
 ";
     assert_pass(text);
 }
+
+#[test]
+fn wildcard_sequence_number_and_options_match_anything() {
+    let text = edit(
+        PASSIVE,
+        "> S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,eol,eol>",
+        "> S. ...(0) ack 1 <...>",
+    );
+    assert_pass(&text);
+    // The payload length still counts.
+    let bad = edit(PASSIVE, "> F. 1:1(0) ack 101", "> F. ...(5) ack 101");
+    let f = assert_fail_at(&bad, line_of(&bad, "...(5)"));
+    assert!(f.message.starts_with("payload length"), "{}", f.message);
+}
+
+mod divergences {
+    use super::*;
+    use conformance::packetdrill::runner::{run_one, Divergences, EngineSel, RunConfig, Verdict};
+    use tcp_core::trace::EngineKind;
+
+    fn run_listed(name: &str, text: &str, list: &str) -> Verdict {
+        let dir = std::env::temp_dir().join(format!("tcpfsm-pkt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let config = RunConfig {
+            engines: EngineSel::One(EngineKind::Table),
+            exec: ExecOptions::default(),
+            divergences: Divergences::parse(list).unwrap(),
+        };
+        let verdict = run_one(&path, &config).verdict;
+        std::fs::remove_file(&path).unwrap();
+        verdict
+    }
+
+    #[test]
+    fn listed_failure_at_the_listed_statement_diverges() {
+        let bad = edit(PASSIVE, "> F. 1:1(0) ack 101", "> F. 1:1(0) ack 100");
+        let v = run_listed(
+            "a.pkt",
+            &bad,
+            "a.pkt `> F. 1:1(0) ack 100*` RFC 9293 says otherwise\n",
+        );
+        assert!(matches!(v, Verdict::Diverges { .. }), "{v:?}");
+    }
+
+    #[test]
+    fn listed_failure_elsewhere_is_a_failure() {
+        let bad = edit(PASSIVE, "> . 2:2(0) ack 102", "> . 2:2(0) ack 103");
+        let v = run_listed(
+            "b.pkt",
+            &bad,
+            "b.pkt `> F. 1:1(0) ack 100*` RFC 9293 says otherwise\n",
+        );
+        assert!(matches!(v, Verdict::Fail(_)), "{v:?}");
+    }
+
+    #[test]
+    fn listed_script_that_passes_is_a_failure() {
+        let v = run_listed("c.pkt", PASSIVE, "c.pkt RFC 9293 says otherwise\n");
+        match v {
+            Verdict::Fail(f) => assert!(f.message.contains("remove the entry"), "{}", f.message),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// An in-window RST that is not exact: RFC 5961 §3.2 answers with a
+/// challenge ACK; with FreeBSD's `insecure_rst=1` (RFC 793) it resets.
+const IN_WINDOW_RST: &str = "\
+--tolerance_usecs=10000
+0    `sysctl -w net.inet.tcp.insecure_rst=0`
++0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0   fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0
++0   connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0   > S 0:0(0) <...>
++0.1 < S. 0:0(0) ack 1 win 32767 <mss 1460>
++0   > . 1:1(0) ack 1
++0.1 < R 100:100(0) win 32767
++0   > . 1:1(0) ack 1
++0   getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
++0   %{ assert tcpi_state == TCPI_ESTABLISHED }%
+";
+
+#[test]
+fn rfc5961_rst_handling_is_the_default() {
+    assert_pass(IN_WINDOW_RST);
+}
+
+#[test]
+fn insecure_rst_configures_rfc793_resets() {
+    let text = edit(IN_WINDOW_RST, "insecure_rst=0", "insecure_rst=1");
+    // The challenge ACK is gone: the RST reset the connection.
+    let f = assert_fail_at(&text, line_of(&text, "< R 100:100(0)") + 1);
+    assert!(f.message.starts_with("missing packet"), "{}", f.message);
+    let text = edit(
+        &text,
+        "+0   > . 1:1(0) ack 1\n+0   getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n",
+        "+0   getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n",
+    );
+    let text = edit(&text, "TCPI_ESTABLISHED", "TCPI_CLOSED");
+    assert_pass(&text);
+}

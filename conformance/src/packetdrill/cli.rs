@@ -47,7 +47,10 @@ impl EngineArg {
     }
 }
 
-/// Arguments of `tcpfsm pkt`.
+/// Run packetdrill scripts against the sans-IO stack on a virtual clock:
+/// one verdict line per script (PASS, FAIL with the first mismatch, SKIP or
+/// DIVERGES with the reason), then the counts. FreeBSD's values (window,
+/// option layout, window scale, TSval, timers) are not compared.
 #[derive(Debug, Clone, Args)]
 pub struct PktArgs {
     /// Which engine drives the connections.

@@ -31,7 +31,7 @@ use super::ast::{
 };
 use super::matcher::{self, MatchContext};
 use super::packet::{build_inbound, Outbound, SeqMap};
-use super::profile::{freebsd, CompareMode, FreeBsdProfile, Opening, SocketOptions};
+use super::profile::{self, freebsd, CompareMode, FreeBsdProfile, Opening, SocketOptions};
 use super::support;
 
 /// How to run a script.
@@ -729,7 +729,18 @@ impl<E: Engine + Clone> Exec<E> {
                 self.note(|| format!("sysctl {name}={value}"));
                 self.profile
                     .apply_sysctl(name, value)
-                    .map_err(|e| Stop::Skip(e.to_string()))
+                    .map_err(|e| Stop::Skip(e.to_string()))?;
+                // FreeBSD reads insecure_rst/insecure_syn when a segment
+                // arrives, so a change applies to existing connections too.
+                if let Some(ep) = self.endpoint.as_mut() {
+                    for h in ep.handles() {
+                        if let Some(c) = ep.connection_mut(h) {
+                            let tcb = c.tcb_mut();
+                            tcb.config = profile::apply_rfc5961(tcb.config.clone(), &self.profile);
+                        }
+                    }
+                }
+                Ok(())
             }
             CommandKind::SockstatCount {
                 ip_version,

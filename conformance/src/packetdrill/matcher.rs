@@ -16,6 +16,15 @@
 //! MSS option is accepted there; and a duplicate-SACK block (RFC 2883, an
 //! optional extension FreeBSD implements and tcp-core does not) is set aside
 //! on both sides before the SACK blocks are compared.
+//!
+//! One segment form is FreeBSD's choice too: when it acknowledges while its
+//! own FIN is still unacknowledged, FreeBSD retransmits that FIN and lets it
+//! carry the ACK (`F. 1:1(0) ack 2`), where RFC 9293 §3.10.7.4 forms the ACK
+//! as `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (`. 2:2(0) ack 2`). Both
+//! acknowledge the same thing and a TCP may retransmit its FIN at any time, so
+//! lenient mode accepts the RFC form for such an expectation: an expected FIN
+//! at the sequence number of the FIN we already sent, matched by a pure ACK
+//! one past it with the same acknowledgment number.
 
 use std::fmt;
 
@@ -65,9 +74,22 @@ pub struct MatchContext {
 pub fn learn(spec: &PacketSpec, actual: &Outbound, map: &mut SeqMap) {
     let seg = actual.segment();
     if spec.flags.syn && seg.header.flags.contains(tcp_core::wire::Flags::SYN) {
-        if let SeqSpec::Relative { start, .. } = spec.seq {
-            map.learn_local_isn(start, seg.header.seq.0);
+        // A wildcard `...` SYN stands for relative sequence number 0.
+        match spec.seq {
+            SeqSpec::Relative { start, .. } => map.learn_local_isn(start, seg.header.seq.0),
+            SeqSpec::Any { .. } => map.learn_local_isn(0, seg.header.seq.0),
+            SeqSpec::Absolute { .. } => {}
         }
+    }
+    if seg.header.flags.contains(tcp_core::wire::Flags::FIN) {
+        let len = u32::try_from(seg.payload.len()).unwrap_or(0);
+        map.record_fin(
+            seg.header
+                .seq
+                .0
+                .wrapping_add(len)
+                .wrapping_sub(map.local_offset()),
+        );
     }
     if let (TcpOptionsSpec::List(list), Some(ts)) = (&spec.options, seg.header.options.timestamps) {
         for o in list {
@@ -80,6 +102,54 @@ pub fn learn(spec: &PacketSpec, actual: &Outbound, map: &mut SeqMap) {
 
 /// Compares `actual` with `spec` under `mode`.
 pub fn compare(
+    spec: &PacketSpec,
+    actual: &Outbound,
+    map: &SeqMap,
+    mode: CompareMode,
+    ctx: MatchContext,
+) -> Result<(), Mismatch> {
+    if mode == CompareMode::Lenient {
+        if let Some(ack_form) = fin_retransmission_as_ack(spec, actual, map) {
+            return compare_exact(&ack_form, actual, map, mode, ctx);
+        }
+    }
+    compare_exact(spec, actual, map, mode, ctx)
+}
+
+/// For an expected retransmission of our FIN carrying an ACK, the RFC 9293
+/// form of that ACK, when the stack sent exactly that form (see the module
+/// documentation).
+fn fin_retransmission_as_ack(
+    spec: &PacketSpec,
+    actual: &Outbound,
+    map: &SeqMap,
+) -> Option<PacketSpec> {
+    let SeqSpec::Relative { start, len: 0, .. } = spec.seq else {
+        return None;
+    };
+    let seg = actual.segment();
+    let sent = bits_to_flags(seg.header.flags.0);
+    let mut without_fin = spec.flags;
+    without_fin.fin = false;
+    let next = start.wrapping_add(1);
+    let is_case = spec.flags.fin
+        && spec.flags.ack
+        && map.our_fin() == Some(start)
+        && sent == without_fin
+        && seg.payload.is_empty()
+        && seg.header.seq.0.wrapping_sub(map.local_offset()) == next;
+    is_case.then(|| PacketSpec {
+        flags: without_fin,
+        seq: SeqSpec::Relative {
+            start: next,
+            end: next,
+            len: 0,
+        },
+        ..spec.clone()
+    })
+}
+
+fn compare_exact(
     spec: &PacketSpec,
     actual: &Outbound,
     map: &SeqMap,
@@ -441,6 +511,60 @@ mod tests {
         assert_eq!(check(e, a, CompareMode::Lenient), Ok(()));
         let a = "> . 1:1(0) ack 100 win 1 <nop,nop,sack 200:400>";
         assert!(check(e, a, CompareMode::Lenient).is_err());
+    }
+
+    #[test]
+    fn fin_retransmission_carrying_an_ack_matches_the_rfc_ack() {
+        let expect = spec("> F. 1:1(0) ack 2 win 1");
+        let ack = sent("> . 2:2(0) ack 2 win 1");
+        let mut map = SeqMap::default();
+        // Before our FIN went out, the pure ACK is not a FIN retransmission.
+        assert!(compare(
+            &expect,
+            &ack,
+            &map,
+            CompareMode::Lenient,
+            MatchContext::default()
+        )
+        .is_err());
+        map.record_fin(1);
+        assert_eq!(
+            compare(
+                &expect,
+                &ack,
+                &map,
+                CompareMode::Lenient,
+                MatchContext::default()
+            ),
+            Ok(())
+        );
+        // Strict mode, a different ack, or a different sequence number still fail.
+        assert!(compare(
+            &expect,
+            &ack,
+            &map,
+            CompareMode::Strict,
+            MatchContext::default()
+        )
+        .is_err());
+        let other = sent("> . 2:2(0) ack 1 win 1");
+        assert!(compare(
+            &expect,
+            &other,
+            &map,
+            CompareMode::Lenient,
+            MatchContext::default()
+        )
+        .is_err());
+        let other = sent("> . 3:3(0) ack 2 win 1");
+        assert!(compare(
+            &expect,
+            &other,
+            &map,
+            CompareMode::Lenient,
+            MatchContext::default()
+        )
+        .is_err());
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct SeqMap {
     local_isn: Option<(u32, u32)>,
     /// Script TSval -> the TSval we actually sent.
     ts_vals: HashMap<u32, u32>,
+    /// The script-space sequence number of the FIN we sent, once sent.
+    our_fin: Option<u32>,
 }
 
 impl SeqMap {
@@ -82,6 +84,16 @@ impl SeqMap {
         if self.local_isn.is_none() {
             self.local_isn = Some((script, live));
         }
+    }
+
+    /// Records that we sent our FIN at script sequence number `seq`.
+    pub fn record_fin(&mut self, seq: u32) {
+        self.our_fin = Some(seq);
+    }
+
+    /// The script sequence number of the FIN we sent, if we sent one.
+    pub fn our_fin(&self) -> Option<u32> {
+        self.our_fin
     }
 
     /// Records that the script's TSval `script` was sent as `live`.

@@ -298,8 +298,9 @@ impl FreeBsdProfile {
                         "sysctl {name}={value}: expected 0 or 1"
                     )));
                 }
-                // `insecure_*=1` turns the RFC 5961 handling off.
-                rfc5961_switch_available(switch, n == 0)?;
+                // `insecure_*=1` turns the RFC 5961 handling off; both
+                // values are honoured through `Config::rfc5961_*`.
+                let _ = switch;
             }
         }
         self.values.insert(key, value.to_string());
@@ -398,27 +399,12 @@ impl FreeBsdProfile {
     }
 }
 
-/// Whether tcp-core can be told to turn RFC 5961 behaviour `switch` on or
-/// off. tcp-core always applies RFC 5961 (its `tcp.fsm` rows), and its
-/// `Config` has no switch yet, so only "on" can be honoured.
-fn rfc5961_switch_available(switch: Rfc5961Switch, on: bool) -> Result<(), Unsupported> {
-    if on {
-        return Ok(());
-    }
-    let what = match switch {
-        Rfc5961Switch::Rst => "RFC 5961 §3 RST handling",
-        Rfc5961Switch::Syn => "RFC 5961 §4 SYN handling",
-    };
-    Err(Unsupported(format!(
-        "{what} cannot be turned off: tcp-core's Config has no switch for it yet"
-    )))
-}
-
-/// Sets the RFC 5961 switches of `config` from the profile. Until
-/// tcp-core's `Config` has them, [`rfc5961_switch_available`] refuses
-/// every script that turns them off, so there is nothing to set.
-fn apply_rfc5961(config: Config, profile: &FreeBsdProfile) -> Config {
-    debug_assert!(profile.rfc5961(Rfc5961Switch::Rst) && profile.rfc5961(Rfc5961Switch::Syn));
+/// Sets the RFC 5961 switches of `config` from the profile
+/// (`net.inet.tcp.insecure_rst` / `insecure_syn`; tcp-core's spec reads them
+/// through its `rfc5961_rst` / `rfc5961_syn` guards).
+pub fn apply_rfc5961(mut config: Config, profile: &FreeBsdProfile) -> Config {
+    config.rfc5961_rst = profile.rfc5961(Rfc5961Switch::Rst);
+    config.rfc5961_syn = profile.rfc5961(Rfc5961Switch::Syn);
     config
 }
 
@@ -484,6 +470,21 @@ mod tests {
             FreeBsdProfile::receive_window(65536, 1460, Opening::Passive),
             65535
         );
+    }
+
+    #[test]
+    fn insecure_sysctls_turn_rfc5961_off() {
+        let mut p = FreeBsdProfile::new(CompareMode::Lenient);
+        let opts = SocketOptions::default();
+        let c = p.config(IpVersion::V4, 1500, &opts, Opening::Active);
+        assert!(c.rfc5961_rst && c.rfc5961_syn);
+        p.apply_sysctl("net.inet.tcp.insecure_rst", "1").unwrap();
+        let c = p.config(IpVersion::V4, 1500, &opts, Opening::Active);
+        assert!(!c.rfc5961_rst && c.rfc5961_syn);
+        p.apply_sysctl("net.inet.tcp.insecure_syn", "1").unwrap();
+        p.apply_sysctl("net.inet.tcp.insecure_rst", "0").unwrap();
+        let c = p.config(IpVersion::V4, 1500, &opts, Opening::Active);
+        assert!(c.rfc5961_rst && !c.rfc5961_syn);
     }
 
     #[test]
