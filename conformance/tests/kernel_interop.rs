@@ -49,6 +49,9 @@ const LIMIT: Duration = Duration::from_secs(5);
 /// Limit for a 64 MiB transfer (it takes a few seconds; see the report).
 const BULK_LIMIT: Duration = Duration::from_secs(120);
 const MIB: u64 = 1 << 20;
+/// Longer than Linux's largest delayed-ACK timeout (`TCP_DELACK_MAX`,
+/// 200 ms): after this long without packets, neither side owes an ACK.
+const QUIET: Duration = Duration::from_millis(250);
 /// A short MSL: TIME-WAIT lasts 200 ms.
 const MSL: Duration = Duration::from_millis(100);
 
@@ -870,7 +873,7 @@ fn kernel_challenge_ack_to_inwindow_rst<E: Engine + Clone>(engine: E) {
     let local = local_of(&drv, h);
     ours_to_kernel(&mut drv, h, &mut ks, 3000, |_, _| {});
     kernel_to_ours(&mut drv, h, &mut ks, 2000, |_, _| {});
-    ok(drv.settle(Duration::from_millis(60), LIMIT));
+    ok(drv.settle(QUIET, LIMIT));
     let (snd_nxt, rcv_nxt) = {
         let t = drv.endpoint().connection(h).unwrap().tcb();
         (t.snd_nxt, t.rcv_nxt)
@@ -927,7 +930,7 @@ fn our_challenge_ack_to_inwindow_rst<E: Engine + Clone>(engine: E) {
     let local = local_of(&drv, h);
     ours_to_kernel(&mut drv, h, &mut ks, 2000, |_, _| {});
     kernel_to_ours(&mut drv, h, &mut ks, 3000, |_, _| {});
-    ok(drv.settle(Duration::from_millis(60), LIMIT));
+    ok(drv.settle(QUIET, LIMIT));
     let (snd_nxt, rcv_nxt, rcv_wnd) = {
         let t = drv.endpoint().connection(h).unwrap().tcb();
         (t.snd_nxt, t.rcv_nxt, t.current_rcv_wnd())
@@ -963,7 +966,7 @@ fn our_challenge_ack_to_inwindow_rst<E: Engine + Clone>(engine: E) {
     kernel_to_ours(&mut drv, h, &mut ks, 1000, |_, _| {});
 
     // Outside the window: dropped silently.
-    ok(drv.settle(Duration::from_millis(60), LIMIT));
+    ok(drv.settle(QUIET, LIMIT));
     let rcv_nxt = drv.endpoint().connection(h).unwrap().tcb().rcv_nxt;
     drv.set_hold_outbound(true);
     let far = craft_segment(
