@@ -1542,3 +1542,117 @@ impl App for Idle {
         Ok(false)
     }
 }
+
+/// The workloads of the criterion benches (`conformance/benches`), shared
+/// so that every stack runs exactly the same shape: two endpoints of one
+/// stack, an ideal link, the same buffers and ACK policy.
+pub mod workload {
+    use super::*;
+    use tcp_core::cc::CcAlgorithm;
+
+    /// Bytes moved per bulk run.
+    pub const BULK_BYTES: u64 = 16 << 20;
+    /// Buffers of the bulk runs, each way.
+    pub const BULK_BUFFER: usize = 256 * 1024;
+    /// Lifecycles per lifecycle run.
+    pub const LIFECYCLES: u64 = 1000;
+    /// Bytes written per lifecycle.
+    pub const LIFECYCLE_PAYLOAD: usize = 64;
+    /// Buffers of the lifecycle runs, each way.
+    pub const LIFECYCLE_BUFFER: usize = 64 * 1024;
+    const BULK_PORT: u16 = 5001;
+    const LIFECYCLE_PORT: u16 = 80;
+
+    /// Our configuration for the benches: MSS 1460, delayed ACK 10 ms
+    /// (smoltcp's default), Nagle on, no timestamps (smoltcp sends none
+    /// without a generator), NewReno, no traces.
+    pub fn our_config(buffer: usize, msl: Duration) -> Config {
+        Config {
+            mss: 1460,
+            send_buffer: buffer,
+            recv_buffer: buffer,
+            window_scaling: true,
+            timestamps: false,
+            sack: true,
+            nagle: true,
+            delayed_ack: Some(Duration::from_millis(10)),
+            msl,
+            congestion_control: CcAlgorithm::NewReno,
+            trace: false,
+            ..Config::default()
+        }
+    }
+
+    /// smoltcp's configuration for the benches (MTU 1500, so MSS 1460).
+    pub fn smol_options(buffer: usize) -> SmolOptions {
+        SmolOptions {
+            mtu: 1500,
+            send_buffer: buffer,
+            recv_buffer: buffer,
+            ack_delay: Some(Duration::from_millis(10)),
+            nagle: true,
+            timestamps: false,
+            congestion: tcp::CongestionControl::Reno,
+        }
+    }
+
+    /// Two of our endpoints (A and B) with `engine`.
+    pub fn ours<E: Engine + Clone>(
+        engine: E,
+        buffer: usize,
+        msl: Duration,
+    ) -> (OursPeer<E>, OursPeer<E>) {
+        (
+            OursPeer::new(our_config(buffer, msl), ADDR_A, engine.clone(), 1),
+            OursPeer::new(our_config(buffer, msl), ADDR_B, engine, 2),
+        )
+    }
+
+    /// Two smoltcp interfaces (A and B).
+    pub fn smol(buffer: usize) -> Result<(SmolPeer, SmolPeer), PeerError> {
+        Ok((
+            SmolPeer::new(smol_options(buffer), ADDR_A, 1)?,
+            SmolPeer::new(smol_options(buffer), ADDR_B, 2)?,
+        ))
+    }
+
+    /// A sends [`BULK_BYTES`] to B (copied in from a pattern, copied out
+    /// into a 64 KiB buffer, not compared) and closes. Returns the packets
+    /// carried A→B and B→A.
+    pub fn bulk<A: Peer, B: Peer>(a: A, b: B) -> Result<(u64, u64), HarnessError> {
+        let mut pair = Pair::new(a, b, LinkConfig::ideal(), 7);
+        let mut client = Flow::client(
+            SocketAddr::new(ADDR_B, BULK_PORT),
+            BULK_BYTES,
+            0,
+            ClosePolicy::AfterSend,
+        );
+        let mut server = Flow::server(BULK_PORT, 0, BULK_BYTES, ClosePolicy::AfterEof);
+        client.verify = false;
+        server.verify = false;
+        pair.run(
+            &mut client,
+            &mut server,
+            Duration::from_secs(3_600),
+            |_, c, s| c.is_complete() && s.is_complete(),
+        )?;
+        Ok((pair.stats_ab().delivered, pair.stats_ba().delivered))
+    }
+
+    /// [`LIFECYCLES`] connections one after another: connect, handshake,
+    /// [`LIFECYCLE_PAYLOAD`] bytes, CLOSE by A, B reads to the end and
+    /// CLOSEs, A's TIME-WAIT runs out. Returns the packets exchanged.
+    pub fn lifecycles<A: Peer, B: Peer>(a: A, b: B) -> Result<u64, HarnessError> {
+        let mut pair = Pair::new(a, b, LinkConfig::ideal(), 9);
+        let remote = SocketAddr::new(ADDR_B, LIFECYCLE_PORT);
+        let mut client = Lifecycle::client(remote, LIFECYCLE_PAYLOAD, LIFECYCLES);
+        let mut server = Lifecycle::server(LIFECYCLE_PORT, LIFECYCLE_PAYLOAD, LIFECYCLES);
+        pair.run(
+            &mut client,
+            &mut server,
+            Duration::from_secs(1_000_000),
+            |_, c, s| c.is_done() && s.is_done(),
+        )?;
+        Ok(pair.stats_ab().delivered + pair.stats_ba().delivered)
+    }
+}
