@@ -9,3 +9,4 @@ pub mod tun;
 pub mod coverage;
 pub mod mutation;
 pub mod smoltcp_peer;
+pub mod lab;

@@ -7,8 +7,11 @@
 
 mod diff_cmd;
 mod graphviz;
+mod lab_cmd;
+mod sim_cmd;
 mod spec_cmds;
 mod suite_cmds;
+mod sweep_cmd;
 mod trace_overlay;
 mod tun_cmd;
 
@@ -21,16 +24,30 @@ pub const EXIT_INVALID: u8 = 1;
 /// Exit status for bad arguments or an unreadable/unwritable file.
 pub const EXIT_USAGE: u8 = 2;
 
-/// Tools for the tcpfsm TCP state machine and its spec file.
+/// Tools for the tcpfsm TCP state machine and its spec file. With no
+/// command: the built-in lab (`tcpfsm lab`).
 #[derive(Debug, Parser)]
 #[command(name = "tcpfsm", version)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The built-in lab (also what `tcpfsm` alone runs): 16 MiB in 128 KiB
+    /// writes over a 20 ms RTT link, table and per-state engines side by
+    /// side; writes trace.jsonl, lab.pcap and fsm.svg.
+    Lab {
+        /// Directory for the trace, pcap and drawings.
+        #[arg(short, long, value_name = "DIR", default_value = "tcpfsm-lab")]
+        output: PathBuf,
+    },
+    /// One transfer over a simulated link, with every knob.
+    Sim(Box<sim_cmd::SimArgs>),
+    /// The transfer over a list of RTTs, loss rates or bandwidths: a table,
+    /// a CSV file and plots.
+    Sweep(Box<sweep_cmd::SweepArgs>),
     /// Validate a spec and print its size, or its diagnostics.
     Check(SpecArg),
     /// Print the state diagram as Graphviz DOT (or SVG/PNG through Graphviz).
@@ -132,7 +149,13 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match cli.command {
+    let Some(command) = cli.command else {
+        return lab_cmd::lab(std::path::Path::new("tcpfsm-lab"));
+    };
+    match command {
+        Command::Lab { output } => lab_cmd::lab(&output),
+        Command::Sim(args) => sim_cmd::sim(&args),
+        Command::Sweep(args) => sweep_cmd::sweep(&args),
         Command::Check(spec) => spec_cmds::check(&spec),
         Command::Dot {
             spec,

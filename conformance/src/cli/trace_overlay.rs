@@ -127,6 +127,16 @@ pub fn read_trace(spec: &Spec, path: &Path) -> Result<TraceOverlay, TraceError> 
         path: path.to_path_buf(),
         source,
     })?;
+    overlay_from_jsonl(spec, &text, path)
+}
+
+/// The overlay of a JSON-lines trace already in memory; `path` names it in
+/// errors.
+pub fn overlay_from_jsonl(
+    spec: &Spec,
+    text: &str,
+    path: &Path,
+) -> Result<TraceOverlay, TraceError> {
     let mut out = TraceOverlay::default();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
