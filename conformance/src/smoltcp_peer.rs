@@ -1194,9 +1194,14 @@ impl Pattern {
 
     pub fn new(period: usize, salt: u8) -> Pattern {
         let period = period.max(1);
-        let bytes = (0..period + CHUNK)
-            .map(|i| ((i % period) as u8).wrapping_mul(31).wrapping_add(salt))
+        let cycle: Vec<u8> = (0..period)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(salt))
             .collect();
+        let mut bytes = Vec::with_capacity(period + CHUNK);
+        while bytes.len() < period + CHUNK {
+            let n = (period + CHUNK - bytes.len()).min(period);
+            bytes.extend_from_slice(&cycle[..n]);
+        }
         Pattern { bytes, period }
     }
 
