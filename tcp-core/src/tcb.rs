@@ -901,6 +901,8 @@ impl Tcb {
             // is refused and dropped with the text (RFC 9293 §3.10.7.4).
             let _ = self.rcvbuf.set_fin(offset + payload.len());
         }
+        // RFC 5681 §4.2: a segment that fills all or part of a gap is ACKed at once.
+        let filled_gap = self.rcvbuf.has_out_of_order();
         let out = self.rcvbuf.insert(offset, payload);
         self.rcv_nxt += out.advanced as u32;
         if out.advanced > 0 {
@@ -908,7 +910,7 @@ impl Tcb {
         }
         // RFC 5681 §4.2: ACK out-of-order and gap-filling segments at once;
         // otherwise at least every second full-sized segment (RFC 1122 §4.2.3.2).
-        if out.out_of_order || self.rcvbuf.has_out_of_order() || offset > 0 {
+        if out.out_of_order || filled_gap || self.rcvbuf.has_out_of_order() || offset > 0 {
             self.ack_now = true;
         } else {
             self.unacked_segments += 1;
