@@ -199,6 +199,9 @@ impl TransferArgs {
             (None, None) => default_engine,
         };
         if let Some(path) = &self.spec {
+            if config.engine != EngineChoice::Interpreted {
+                return Err(LabError::SpecNeedsInterpreted(config.engine.name()).into());
+            }
             let (spec, name) = load_interpreted(path)?;
             config.spec = Some(spec);
             config.spec_name = Some(name);

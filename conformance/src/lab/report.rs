@@ -865,7 +865,7 @@ pub fn fmt_duration(d: Duration) -> String {
         (ns as f64 / 1e3, "µs")
     } else if ns < 1_000_000_000 {
         (ns as f64 / 1e6, "ms")
-    } else if ns < 120_000_000_000 || ns % 60_000_000_000 != 0 {
+    } else if ns < 120_000_000_000 || !ns.is_multiple_of(60_000_000_000) {
         (ns as f64 / 1e9, "s")
     } else {
         (ns as f64 / 60e9, "min")

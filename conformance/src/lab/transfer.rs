@@ -226,6 +226,8 @@ struct App {
     errors: Vec<String>,
     /// The application gave up on the connection (it failed).
     failed: bool,
+    /// The connection was reported established (connect(2) returned).
+    connected: bool,
 }
 
 /// An endpoint and its application, as a simulator host.
@@ -308,11 +310,16 @@ impl<E: Engine + Clone> LabHost<E> {
     /// calls, then the traces, the cwnd sample and the next timeout.
     fn after_input(&mut self, now: Instant) {
         while let Some((h, ev)) = self.ep.poll_event() {
-            if let ConnEvent::Error(e) = ev {
-                if Some(h) == self.conn {
+            if Some(h) != self.conn && self.side == Side::Client {
+                continue;
+            }
+            match ev {
+                ConnEvent::Connected => self.app.connected = true,
+                ConnEvent::Error(e) => {
                     self.app.errors.push(e.to_string());
                     self.app.failed = true;
                 }
+                _ => {}
             }
         }
         if self.side == Side::Server && self.conn.is_none() {
@@ -354,7 +361,13 @@ impl<E: Engine + Clone> LabHost<E> {
     /// the end of the stream and close.
     fn drive(&mut self, now: Instant) {
         let Some(h) = self.conn else { return };
+        // As a sockets program does: connect(2) returns once the
+        // connection is established, then the writes begin. (A CLOSE in
+        // SYN-SENT would delete the TCB, RFC 9293 §3.10.4.)
         if self.side == Side::Client {
+            if !self.app.connected {
+                return;
+            }
             self.write(now, h);
         }
         self.read(now, h);
@@ -543,7 +556,7 @@ fn run_one<E: Engine + Clone + 'static>(
             break None;
         }
         events += 1;
-        if events % PROGRESS_EVERY == 0 {
+        if events.is_multiple_of(PROGRESS_EVERY) {
             progress(Progress {
                 run: 0,
                 runs: 1,
