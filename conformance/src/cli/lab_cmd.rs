@@ -232,7 +232,7 @@ impl Bar {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(1);
             if let Ok(style) = ProgressStyle::with_template(
-                "{prefix:>24} [{bar:32}] {bytes:>10}/{total_bytes:<10} {msg}",
+                "{prefix} [{bar:32}] {bytes:>10}/{total_bytes:<10} {msg}",
             ) {
                 bar.set_style(style.progress_chars("=> "));
             }

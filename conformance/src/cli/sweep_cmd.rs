@@ -130,17 +130,14 @@ fn sweep_inner(args: &SweepArgs) -> Result<ExitCode, LabCmdError> {
         files.push(path);
     }
     let mut text = format!(
-        "tcpfsm sweep: {} of {} in {} writes, {} engine, {} window, {}; {}\n\n",
+        "tcpfsm sweep over {}: {} in {} writes, {} engine, {} window, {}; fixed: {}\n\n",
         axis.name(),
         fmt_bytes(config.bytes),
         fmt_bytes(config.write_size as u64),
         config.engine.name(),
         fmt_bytes(config.window as u64),
         config.cc.name(),
-        match &axis {
-            SweepAxis::Rtt(_) => "other link settings fixed".to_string(),
-            _ => config.describe_link(),
-        }
+        config.describe_link_except(Some(axis.link_part()))
     );
     text.push_str(&report.render_table());
     text.push_str(

@@ -271,25 +271,40 @@ impl LabConfig {
     /// A one-line description of the link, e.g.
     /// `20 ms RTT, unlimited bandwidth, no loss`.
     pub fn describe_link(&self) -> String {
-        let mut parts = vec![match self.delay {
-            Delay::Rtt(d) => format!("{} RTT", fmt_duration(d)),
-            Delay::OneWay(d) => format!(
-                "{} one-way delay ({} RTT)",
-                fmt_duration(d),
-                fmt_duration(d * 2)
-            ),
-        }];
-        parts.push(if self.bandwidth.is_unlimited() {
-            "unlimited bandwidth".to_string()
-        } else {
-            fmt_bandwidth(self.bandwidth.as_bits_per_sec() as f64)
-        });
+        self.describe_link_except(None)
+    }
+
+    /// [`LabConfig::describe_link`] without one part (the swept one).
+    pub fn describe_link_except(&self, omit: Option<LinkPart>) -> String {
+        let mut parts = Vec::new();
+        if omit != Some(LinkPart::Delay) {
+            parts.push(match self.delay {
+                Delay::Rtt(d) => format!("{} RTT", fmt_duration(d)),
+                Delay::OneWay(d) => format!(
+                    "{} one-way delay ({} RTT)",
+                    fmt_duration(d),
+                    fmt_duration(d * 2)
+                ),
+            });
+        }
+        if omit != Some(LinkPart::Bandwidth) {
+            parts.push(if self.bandwidth.is_unlimited() {
+                "unlimited bandwidth".to_string()
+            } else {
+                fmt_bandwidth(self.bandwidth.as_bits_per_sec() as f64)
+            });
+        }
         if let Some(q) = self.queue_packets {
             parts.push(format!("queue {q} packets"));
         }
         let mut impairments = Vec::new();
+        let loss = if omit == Some(LinkPart::Loss) {
+            0.0
+        } else {
+            self.loss
+        };
         for (name, p) in [
-            ("loss", self.loss),
+            ("loss", loss),
             ("duplication", self.duplicate),
             ("corruption", self.corrupt),
         ] {
@@ -304,13 +319,21 @@ impl LabConfig {
                 fmt_duration(self.reorder_delay)
             ));
         }
-        if impairments.is_empty() {
-            parts.push("no loss".to_string());
-        } else {
+        if !impairments.is_empty() {
             parts.extend(impairments);
+        } else if omit != Some(LinkPart::Loss) {
+            parts.push("no loss".to_string());
         }
         parts.join(", ")
     }
+}
+
+/// A part of the link description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkPart {
+    Delay,
+    Bandwidth,
+    Loss,
 }
 
 /// A probability as a percentage: `1%`, `0.25%`.

@@ -15,7 +15,7 @@ use plotters::style::FontStyle;
 use tcp_core::TcpState;
 
 use super::report::RunReport;
-use super::sweep::{SweepAxis, SweepReport, CLIENT_STATES, SERVER_STATES};
+use super::sweep::{SweepReport, CLIENT_STATES, SERVER_STATES};
 use super::{fmt_duration, LabConfig};
 
 /// Where fonts are looked for, after `$TCPFSM_FONT`.
@@ -65,6 +65,17 @@ pub enum PlotError {
     Draw { path: PathBuf, message: String },
 }
 
+/// Registers the TrueType font at `path` for plotters; false if it cannot
+/// be read or parsed.
+fn register(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    // plotters keeps fonts for the life of the process.
+    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    plotters::style::register_font(FONT, FontStyle::Normal, bytes).is_ok()
+}
+
 /// Registers the font once per process; later calls return the first
 /// outcome.
 fn ensure_font() -> Result<(), PlotError> {
@@ -76,24 +87,16 @@ fn ensure_font() -> Result<(), PlotError> {
                 candidates.push(PathBuf::from(p));
             }
             candidates.extend(FONT_PATHS.iter().map(PathBuf::from));
+            if candidates.iter().any(|p| register(p)) {
+                return Ok(());
+            }
+            // Last resort: ask fontconfig for its sans-serif font.
             if let Ok(out) = std::process::Command::new("fc-match")
                 .args(["-f", "%{file}", "sans"])
                 .output()
             {
-                if out.status.success() {
-                    let file = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                    if file.ends_with(".ttf") {
-                        candidates.push(PathBuf::from(file));
-                    }
-                }
-            }
-            for path in &candidates {
-                let Ok(bytes) = std::fs::read(path) else {
-                    continue;
-                };
-                // plotters keeps fonts for the life of the process.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font(FONT, FontStyle::Normal, bytes).is_ok() {
+                let file = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                if out.status.success() && file.ends_with(".ttf") && register(Path::new(&file)) {
                     return Ok(());
                 }
             }
@@ -563,12 +566,12 @@ pub fn plot_sweep(report: &SweepReport, path: &Path) -> Result<(), PlotError> {
             log_y: false,
         },
         Panel {
-            title: "Handshake: active OPEN to ESTABLISHED".to_string(),
+            title: "Handshake: active OPEN to ESTABLISHED (theory: 1 and 1.5 RTT)".to_string(),
             x_desc: x_desc.clone(),
             y_desc: "time (ms)".to_string(),
             series: vec![
                 line(
-                    "client (1 RTT)",
+                    "client",
                     BLUE,
                     report
                         .points
@@ -577,7 +580,7 @@ pub fn plot_sweep(report: &SweepReport, path: &Path) -> Result<(), PlotError> {
                         .collect(),
                 ),
                 line(
-                    "server (1.5 RTT)",
+                    "server",
                     ORANGE,
                     report
                         .points
@@ -605,14 +608,14 @@ pub fn plot_sweep(report: &SweepReport, path: &Path) -> Result<(), PlotError> {
         },
         state_panel(
             report,
-            "Client: time in each state",
+            "Client: time in each state (zeros not drawn)",
             &CLIENT_STATES,
             true,
             &x_desc,
         ),
         state_panel(
             report,
-            "Server: time in each state",
+            "Server: time in each state (zeros not drawn)",
             &SERVER_STATES,
             false,
             &x_desc,
@@ -645,16 +648,7 @@ pub fn plot_sweep(report: &SweepReport, path: &Path) -> Result<(), PlotError> {
         },
     ];
     let base = &report.base;
-    let fixed = match &report.axis {
-        SweepAxis::Rtt(_) => {
-            let mut c = base.clone();
-            c.delay = super::Delay::Rtt(tcp_core::time::Duration::ZERO);
-            c.describe_link()
-                .split_once(", ")
-                .map_or(String::new(), |(_, rest)| rest.to_string())
-        }
-        _ => base.describe_link(),
-    };
+    let fixed = base.describe_link_except(Some(report.axis.link_part()));
     let title = format!(
         "{} sweep: {} in {} writes, {}, {} window, {}, MSL {}",
         axis,

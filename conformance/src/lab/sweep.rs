@@ -7,7 +7,7 @@ use tcp_core::time::Duration;
 use tcp_core::TcpState;
 
 use super::report::{fmt_bandwidth, fmt_duration, RunReport};
-use super::{fmt_percent, run_with_progress, Delay, LabConfig, LabError, Progress};
+use super::{fmt_percent, run_with_progress, Delay, LabConfig, LabError, LinkPart, Progress};
 use crate::sim::{parse_bandwidth, parse_duration, parse_percent, Bandwidth, ParseError};
 
 /// The swept variable and its values.
@@ -37,6 +37,15 @@ impl SweepAxis {
             SweepAxis::Rtt(_) => "RTT",
             SweepAxis::Loss(_) => "loss",
             SweepAxis::Bandwidth(_) => "bandwidth",
+        }
+    }
+
+    /// The part of the link this axis sweeps.
+    pub fn link_part(&self) -> LinkPart {
+        match self {
+            SweepAxis::Rtt(_) => LinkPart::Delay,
+            SweepAxis::Loss(_) => LinkPart::Loss,
+            SweepAxis::Bandwidth(_) => LinkPart::Bandwidth,
         }
     }
 
