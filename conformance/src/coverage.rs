@@ -596,7 +596,9 @@ pub fn unreachable_reason(spec: &Spec, cell: &Cell) -> Option<&'static str> {
                 Some(R_FIN_ONCE)
             } else if name == "AckOfFin" && matches!(state, "FinWait2" | "TimeWait") {
                 Some(R_FIN_ALREADY_ACKED)
-            } else if name == "AckOfFin" && matches!(state, "SynReceived" | "Established" | "CloseWait") {
+            } else if name == "AckOfFin"
+                && matches!(state, "SynReceived" | "Established" | "CloseWait")
+            {
                 Some(R_NO_FIN_BEFORE_CLOSE)
             } else {
                 None

@@ -89,7 +89,13 @@ pub struct Divergence {
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "engines {} and {} diverged after input #{}:", self.engines.0.as_str(), self.engines.1.as_str(), self.history.len())?;
+        writeln!(
+            f,
+            "engines {} and {} diverged after input #{}:",
+            self.engines.0.as_str(),
+            self.engines.1.as_str(),
+            self.history.len()
+        )?;
         for (i, input) in self.history.iter().enumerate() {
             writeln!(f, "  {i:>3}: {input:?}")?;
         }
@@ -144,7 +150,16 @@ impl Lockstep {
     pub fn new_with_configs(engines: Vec<(AnyEngine, Config)>) -> Lockstep {
         let conns = engines
             .into_iter()
-            .map(|(e, config)| Connection::new(config, local_addr(), remote_addr(), SeqNum(0xffff_ff00), e, Instant::ZERO))
+            .map(|(e, config)| {
+                Connection::new(
+                    config,
+                    local_addr(),
+                    remote_addr(),
+                    SeqNum(0xffff_ff00),
+                    e,
+                    Instant::ZERO,
+                )
+            })
             .collect();
         Lockstep {
             conns,
@@ -170,9 +185,21 @@ impl Lockstep {
 
     /// Builds the peer's segment for `input` against the first engine's TCB
     /// (all engines have the same TCB until a divergence is reported).
-    fn segment_bytes(&mut self, flags: u8, seq: SeqPick, ack: SeqPick, window: u16, len: u16, options: bool) -> Vec<u8> {
+    fn segment_bytes(
+        &mut self,
+        flags: u8,
+        seq: SeqPick,
+        ack: SeqPick,
+        window: u16,
+        len: u16,
+        options: bool,
+    ) -> Vec<u8> {
         let tcb = self.conns[0].tcb();
-        let rcv_nxt = if tcb.irs_known { tcb.rcv_nxt } else { self.peer_isn };
+        let rcv_nxt = if tcb.irs_known {
+            tcb.rcv_nxt
+        } else {
+            self.peer_isn
+        };
         let wnd = tcb.current_rcv_wnd();
         let seq = match seq {
             SeqPick::Left(d) => rcv_nxt + d as u32,
@@ -192,10 +219,16 @@ impl Lockstep {
             opts.mss = Some(1460);
             opts.window_scale = Some(2);
             opts.sack_permitted = true;
-            opts.timestamps = Some(Timestamps { tsval: self.peer_ts, tsecr: 0 });
+            opts.timestamps = Some(Timestamps {
+                tsval: self.peer_ts,
+                tsecr: 0,
+            });
         } else if tcb.ts_enabled {
             self.peer_ts = self.peer_ts.wrapping_add(1);
-            opts.timestamps = Some(Timestamps { tsval: self.peer_ts, tsecr: 0 });
+            opts.timestamps = Some(Timestamps {
+                tsval: self.peer_ts,
+                tsecr: 0,
+            });
         }
         let header = TcpHeader {
             src_port: remote_addr().port(),
@@ -219,9 +252,14 @@ impl Lockstep {
     pub fn step(&mut self, input: Input) -> Result<(), Box<Divergence>> {
         self.history.push(input.clone());
         let bytes = match &input {
-            Input::Segment { flags, seq, ack, window, len, options } => {
-                Some(self.segment_bytes(*flags, *seq, *ack, *window, *len, *options))
-            }
+            Input::Segment {
+                flags,
+                seq,
+                ack,
+                window,
+                len,
+                options,
+            } => Some(self.segment_bytes(*flags, *seq, *ack, *window, *len, *options)),
             _ => None,
         };
         match &input {
@@ -302,7 +340,10 @@ fn observe(
         }
     }
     let events = std::iter::from_fn(|| conn.poll_event()).collect();
-    let states = conn.drain_traces().map(|t| (t.previous_tcp_state, t.tcp_state)).collect();
+    let states = conn
+        .drain_traces()
+        .map(|t| (t.previous_tcp_state, t.tcp_state))
+        .collect();
     let tcb = conn.tcb();
     let mut timers = [None; 6];
     for k in TimerKind::ALL {
@@ -343,13 +384,34 @@ pub fn establish(active: bool) -> Vec<Input> {
     if active {
         vec![
             Input::Open(true),
-            Input::Segment { flags: syn_ack, seq: SeqPick::Raw(0x7fff_fff0), ack: SeqPick::Right(0), window: 4096, len: 0, options: true },
+            Input::Segment {
+                flags: syn_ack,
+                seq: SeqPick::Raw(0x7fff_fff0),
+                ack: SeqPick::Right(0),
+                window: 4096,
+                len: 0,
+                options: true,
+            },
         ]
     } else {
         vec![
             Input::Open(false),
-            Input::Segment { flags: Flags::SYN.0, seq: SeqPick::Raw(0x7fff_fff0), ack: SeqPick::Raw(0), window: 4096, len: 0, options: true },
-            Input::Segment { flags: Flags::ACK.0, seq: SeqPick::Left(0), ack: SeqPick::Right(0), window: 4096, len: 0, options: false },
+            Input::Segment {
+                flags: Flags::SYN.0,
+                seq: SeqPick::Raw(0x7fff_fff0),
+                ack: SeqPick::Raw(0),
+                window: 4096,
+                len: 0,
+                options: true,
+            },
+            Input::Segment {
+                flags: Flags::ACK.0,
+                seq: SeqPick::Left(0),
+                ack: SeqPick::Right(0),
+                window: 4096,
+                len: 0,
+                options: false,
+            },
         ]
     }
 }

@@ -33,9 +33,16 @@ use tcp_core::{Config, Connection, ConnectionError, Duration, Instant, TcpState}
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{file}:{line}: {message}")]
-    Syntax { file: String, line: usize, message: String },
+    Syntax {
+        file: String,
+        line: usize,
+        message: String,
+    },
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// A scenario whose run did not match its expectations.
@@ -118,7 +125,9 @@ fn parse_flags(s: &str) -> Option<Flags> {
 }
 
 fn parse_duration(s: &str) -> Option<Duration> {
-    let (num, unit) = s.find(|c: char| c.is_ascii_alphabetic()).map_or((s, "s"), |i| s.split_at(i));
+    let (num, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or((s, "s"), |i| s.split_at(i));
     let v: f64 = num.parse().ok()?;
     let secs = match unit {
         "s" => v,
@@ -138,12 +147,27 @@ fn parse_error_name(s: &str) -> Option<ConnectionError> {
 }
 
 fn parse_seg(words: &[&str]) -> Result<SegSpec, String> {
-    let flags = words.first().and_then(|w| parse_flags(w)).ok_or("expected flags such as S, S., ., F., R")?;
-    let mut spec = SegSpec { flags, seq: 0, end: None, ack: None, win: None, opts: Vec::new() };
+    let flags = words
+        .first()
+        .and_then(|w| parse_flags(w))
+        .ok_or("expected flags such as S, S., ., F., R")?;
+    let mut spec = SegSpec {
+        flags,
+        seq: 0,
+        end: None,
+        ack: None,
+        win: None,
+        opts: Vec::new(),
+    };
     let mut have_seq = false;
     for w in &words[1..] {
-        let (k, v) = w.split_once('=').ok_or_else(|| format!("expected key=value, got `{w}`"))?;
-        let num = |v: &str| v.parse::<u32>().map_err(|_| format!("bad number `{v}` in `{w}`"));
+        let (k, v) = w
+            .split_once('=')
+            .ok_or_else(|| format!("expected key=value, got `{w}`"))?;
+        let num = |v: &str| {
+            v.parse::<u32>()
+                .map_err(|_| format!("bad number `{v}` in `{w}`"))
+        };
         match k {
             "seq" => {
                 have_seq = true;
@@ -156,7 +180,11 @@ fn parse_seg(words: &[&str]) -> Result<SegSpec, String> {
                 }
             }
             "ack" => spec.ack = Some(num(v)?),
-            "win" => spec.win = Some(u16::try_from(num(v)?).map_err(|_| format!("window `{v}` exceeds 65535"))?),
+            "win" => {
+                spec.win = Some(
+                    u16::try_from(num(v)?).map_err(|_| format!("window `{v}` exceeds 65535"))?,
+                )
+            }
             "opts" => spec.opts = v.split(',').map(str::to_string).collect(),
             _ => return Err(format!("unknown field `{k}`")),
         }
@@ -174,16 +202,23 @@ fn parse_expect(s: Option<&str>) -> Result<Expect, String> {
         Some("eof") => Expect::Eof,
         Some(v) => match v.parse::<usize>() {
             Ok(n) => Expect::Value(n),
-            Err(_) => Expect::Err(parse_error_name(v).ok_or_else(|| format!("unknown result `{v}`"))?),
+            Err(_) => {
+                Expect::Err(parse_error_name(v).ok_or_else(|| format!("unknown result `{v}`"))?)
+            }
         },
     })
 }
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Io { path: path.display().to_string(), source })?;
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Scenario::parse(&name, &path.display().to_string(), &text)
     }
 
@@ -200,11 +235,18 @@ impl Scenario {
                 None => (body, None),
             };
             let words: Vec<&str> = body.split_whitespace().collect();
-            let err = |message: String| ScenarioError::Syntax { file: file.to_string(), line, message };
+            let err = |message: String| ScenarioError::Syntax {
+                file: file.to_string(),
+                line,
+                message,
+            };
             let step = match words.as_slice() {
                 ["config", rest @ ..] => Step::Config(
                     rest.iter()
-                        .map(|w| w.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                        .map(|w| {
+                            w.split_once('=')
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                        })
                         .collect::<Option<Vec<_>>>()
                         .ok_or_else(|| err("config takes key=value pairs".into()))?,
                 ),
@@ -212,8 +254,14 @@ impl Scenario {
                     let c = match call {
                         ["open", "active"] | ["connect"] => Call::OpenActive,
                         ["open", "passive"] | ["listen"] => Call::OpenPassive,
-                        ["send", n] => Call::Send(n.parse().map_err(|_| err(format!("bad byte count `{n}`")))?),
-                        ["recv", n] => Call::Recv(n.parse().map_err(|_| err(format!("bad byte count `{n}`")))?),
+                        ["send", n] => Call::Send(
+                            n.parse()
+                                .map_err(|_| err(format!("bad byte count `{n}`")))?,
+                        ),
+                        ["recv", n] => Call::Recv(
+                            n.parse()
+                                .map_err(|_| err(format!("bad byte count `{n}`")))?,
+                        ),
                         ["close"] => Call::Close,
                         ["abort"] => Call::Abort,
                         _ => return Err(err(format!("unknown call `{}`", call.join(" ")))),
@@ -224,20 +272,32 @@ impl Scenario {
                 ["out", "*"] => Step::OutAny,
                 ["out", "none"] => Step::OutNone,
                 ["out", rest @ ..] => Step::Out(parse_seg(rest).map_err(err)?),
-                ["wait", d] => Step::Wait(parse_duration(d).ok_or_else(|| err(format!("bad duration `{d}`")))?),
+                ["wait", d] => {
+                    Step::Wait(parse_duration(d).ok_or_else(|| err(format!("bad duration `{d}`")))?)
+                }
                 ["timer"] => Step::Timer,
-                ["state", s] => Step::State(TcpState::from_name(s).ok_or_else(|| err(format!("unknown state `{s}`")))?),
+                ["state", s] => Step::State(
+                    TcpState::from_name(s).ok_or_else(|| err(format!("unknown state `{s}`")))?,
+                ),
                 ["event", e] => Step::Event(e.to_string()),
                 _ => return Err(err(format!("cannot parse `{body}`"))),
             };
             steps.push((line, step));
         }
-        Ok(Scenario { name: name.to_string(), file: file.to_string(), steps })
+        Ok(Scenario {
+            name: name.to_string(),
+            file: file.to_string(),
+            steps,
+        })
     }
 
     /// The configuration after the scenario's `config` lines.
     pub fn config(&self) -> Result<Config, ScenarioError> {
-        let mut c = Config { msl: Duration::from_secs(1), trace: true, ..Config::default() };
+        let mut c = Config {
+            msl: Duration::from_secs(1),
+            trace: true,
+            ..Config::default()
+        };
         for (line, step) in &self.steps {
             let Step::Config(pairs) = step else { continue };
             for (k, v) in pairs {
@@ -261,7 +321,13 @@ impl Scenario {
                     "sack" => c.sack = flag()?,
                     "timestamps" => c.timestamps = flag()?,
                     "window_scaling" => c.window_scaling = flag()?,
-                    "delayed_ack" => c.delayed_ack = if v == "off" { None } else { Some(parse_duration(v).ok_or_else(bad)?) },
+                    "delayed_ack" => {
+                        c.delayed_ack = if v == "off" {
+                            None
+                        } else {
+                            Some(parse_duration(v).ok_or_else(bad)?)
+                        }
+                    }
                     "rto_min" => c.rto_min = parse_duration(v).ok_or_else(bad)?,
                     "rto_initial" => c.rto_initial = parse_duration(v).ok_or_else(bad)?,
                     "syn_retries" => c.syn_retries = num()?,
@@ -273,7 +339,9 @@ impl Scenario {
                     "keepalive" => {
                         // keepalive=IDLE,INTERVAL,PROBES (e.g. 10s,2s,3)
                         let parts: Vec<&str> = v.split(',').collect();
-                        let [idle, interval, probes] = parts.as_slice() else { return Err(bad()) };
+                        let [idle, interval, probes] = parts.as_slice() else {
+                            return Err(bad());
+                        };
                         c.keepalive = Some(tcp_core::config::KeepaliveConfig {
                             idle: parse_duration(idle).ok_or_else(bad)?,
                             interval: parse_duration(interval).ok_or_else(bad)?,
@@ -305,7 +373,14 @@ fn remote() -> SocketAddr {
 
 fn flags_str(f: Flags) -> String {
     let mut s = String::new();
-    for (bit, c) in [(Flags::SYN, 'S'), (Flags::FIN, 'F'), (Flags::RST, 'R'), (Flags::PSH, 'P'), (Flags::URG, 'U'), (Flags::ACK, '.')] {
+    for (bit, c) in [
+        (Flags::SYN, 'S'),
+        (Flags::FIN, 'F'),
+        (Flags::RST, 'R'),
+        (Flags::PSH, 'P'),
+        (Flags::URG, 'U'),
+        (Flags::ACK, '.'),
+    ] {
         if f.contains(bit) {
             s.push(c);
         }
@@ -324,9 +399,22 @@ struct Out {
 
 impl Out {
     fn describe(&self) -> String {
-        let seq = if self.len > 0 { format!("{}:{}", self.seq, self.seq.wrapping_add(self.len)) } else { self.seq.to_string() };
-        let ack = if self.flags.contains(Flags::ACK) { format!(" ack={}", self.ack) } else { String::new() };
-        format!("{} seq={seq}{ack} win={}{}", flags_str(self.flags), self.win, self.opts)
+        let seq = if self.len > 0 {
+            format!("{}:{}", self.seq, self.seq.wrapping_add(self.len))
+        } else {
+            self.seq.to_string()
+        };
+        let ack = if self.flags.contains(Flags::ACK) {
+            format!(" ack={}", self.ack)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} seq={seq}{ack} win={}{}",
+            flags_str(self.flags),
+            self.win,
+            self.opts
+        )
     }
 }
 
@@ -348,7 +436,13 @@ fn opts_str(o: &TcpOptions) -> String {
         let blocks: Vec<String> = o
             .sack_blocks
             .iter()
-            .map(|(l, r)| format!("{}:{}", l.0.wrapping_sub(PEER_ISN), r.0.wrapping_sub(PEER_ISN)))
+            .map(|(l, r)| {
+                format!(
+                    "{}:{}",
+                    l.0.wrapping_sub(PEER_ISN),
+                    r.0.wrapping_sub(PEER_ISN)
+                )
+            })
             .collect();
         parts.push(format!("sack {}", blocks.join(" ")));
     }
@@ -368,7 +462,14 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
         actual: e.to_string(),
         log: String::new(),
     })?;
-    let mut conn = Connection::new(config, local(), remote(), SeqNum(LOCAL_ISS), engine, Instant::ZERO);
+    let mut conn = Connection::new(
+        config,
+        local(),
+        remote(),
+        SeqNum(LOCAL_ISS),
+        engine,
+        Instant::ZERO,
+    );
     let mut now = Instant::ZERO;
     let mut log = String::new();
     let mut pending: VecDeque<Out> = VecDeque::new();
@@ -385,12 +486,25 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
     };
 
     // Collects what the stack did after an input.
-    let collect = |conn: &mut Connection<AnyEngine>, now: Instant, log: &mut String, pending: &mut VecDeque<Out>, events: &mut VecDeque<ConnEvent>, buf: &mut [u8]| {
+    let collect = |conn: &mut Connection<AnyEngine>,
+                   now: Instant,
+                   log: &mut String,
+                   pending: &mut VecDeque<Out>,
+                   events: &mut VecDeque<ConnEvent>,
+                   buf: &mut [u8]| {
         for t in conn.drain_traces() {
-            let _ = writeln!(log, "{} state {} -> {}", ts(now), t.previous_tcp_state, t.tcp_state);
+            let _ = writeln!(
+                log,
+                "{} state {} -> {}",
+                ts(now),
+                t.previous_tcp_state,
+                t.tcp_state
+            );
         }
         while let Some(n) = conn.poll_transmit(now, buf) {
-            let Ok(seg) = wire::parse_segment(&buf[..n]) else { continue };
+            let Ok(seg) = wire::parse_segment(&buf[..n]) else {
+                continue;
+            };
             let h = seg.header;
             let out = Out {
                 flags: h.flags,
@@ -414,10 +528,18 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
 
     for (line, step) in &scenario.steps {
         let line = *line;
-        let is_input = matches!(step, Step::App(..) | Step::In(_) | Step::Wait(_) | Step::Timer);
+        let is_input = matches!(
+            step,
+            Step::App(..) | Step::In(_) | Step::Wait(_) | Step::Timer
+        );
         if is_input {
             if let Some(o) = pending.front() {
-                return Err(fail(line, "every sent segment matched before the next input".into(), format!("unmatched out {}", o.describe()), &log));
+                return Err(fail(
+                    line,
+                    "every sent segment matched before the next input".into(),
+                    format!("unmatched out {}", o.describe()),
+                    &log,
+                ));
             }
         }
         match step {
@@ -455,7 +577,14 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
                 if !ok {
                     return Err(fail(line, format!("{expect:?}"), shown, &log));
                 }
-                collect(&mut conn, now, &mut log, &mut pending, &mut events, &mut buf);
+                collect(
+                    &mut conn,
+                    now,
+                    &mut log,
+                    &mut pending,
+                    &mut events,
+                    &mut buf,
+                );
             }
             Step::In(spec) => {
                 let mut opts = TcpOptions::default();
@@ -466,16 +595,29 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
                         "sack" => opts.sack_permitted = true,
                         "ts" => {
                             peer_ts = peer_ts.wrapping_add(1);
-                            opts.timestamps = Some(Timestamps { tsval: peer_ts, tsecr: 0 });
+                            opts.timestamps = Some(Timestamps {
+                                tsval: peer_ts,
+                                tsecr: 0,
+                            });
                         }
                         other => {
-                            return Err(fail(line, "an option among mss,ws,sack,ts".into(), other.to_string(), &log));
+                            return Err(fail(
+                                line,
+                                "an option among mss,ws,sack,ts".into(),
+                                other.to_string(),
+                                &log,
+                            ));
                         }
                     }
                 }
                 let len = spec.end.map_or(0, |e| e.wrapping_sub(spec.seq));
                 if len > 65_000 {
-                    return Err(fail(line, "a payload under 65000 bytes".into(), len.to_string(), &log));
+                    return Err(fail(
+                        line,
+                        "a payload under 65000 bytes".into(),
+                        len.to_string(),
+                        &log,
+                    ));
                 }
                 let payload: Vec<u8> = (0..len).map(|i| (i % 247) as u8).collect();
                 let header = TcpHeader {
@@ -492,18 +634,44 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
                 let mut seg = vec![0u8; 80 + payload.len()];
                 let n = wire::emit_segment(&header, &payload, &ph, &mut seg)
                     .map_err(|e| fail(line, "an encodable segment".into(), e.to_string(), &log))?;
-                let shown = Out { flags: spec.flags, seq: spec.seq, len, ack: spec.ack.unwrap_or(0), win: header.window, opts: opts_str(&opts) };
+                let shown = Out {
+                    flags: spec.flags,
+                    seq: spec.seq,
+                    len,
+                    ack: spec.ack.unwrap_or(0),
+                    win: header.window,
+                    opts: opts_str(&opts),
+                };
                 let _ = writeln!(log, "{} in  {}", ts(now), shown.describe());
                 if let Err(e) = conn.handle_segment(now, &seg[..n]) {
-                    return Err(fail(line, "the segment accepted by the parser".into(), e.to_string(), &log));
+                    return Err(fail(
+                        line,
+                        "the segment accepted by the parser".into(),
+                        e.to_string(),
+                        &log,
+                    ));
                 }
-                collect(&mut conn, now, &mut log, &mut pending, &mut events, &mut buf);
+                collect(
+                    &mut conn,
+                    now,
+                    &mut log,
+                    &mut pending,
+                    &mut events,
+                    &mut buf,
+                );
             }
             Step::Out(spec) => {
                 let Some(o) = pending.pop_front() else {
-                    return Err(fail(line, format!("out {}", flags_str(spec.flags)), "nothing sent".into(), &log));
+                    return Err(fail(
+                        line,
+                        format!("out {}", flags_str(spec.flags)),
+                        "nothing sent".into(),
+                        &log,
+                    ));
                 };
-                let len_ok = spec.end.map_or(o.len == 0, |e| e.wrapping_sub(spec.seq) == o.len);
+                let len_ok = spec
+                    .end
+                    .map_or(o.len == 0, |e| e.wrapping_sub(spec.seq) == o.len);
                 let ok = o.flags == spec.flags
                     && o.seq == spec.seq
                     && len_ok
@@ -518,13 +686,23 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
                         win: spec.win.unwrap_or(0),
                         opts: String::new(),
                     };
-                    return Err(fail(line, format!("out {}", exp.describe()), format!("out {}", o.describe()), &log));
+                    return Err(fail(
+                        line,
+                        format!("out {}", exp.describe()),
+                        format!("out {}", o.describe()),
+                        &log,
+                    ));
                 }
             }
             Step::OutAny => pending.clear(),
             Step::OutNone => {
                 if let Some(o) = pending.front() {
-                    return Err(fail(line, "nothing sent".into(), format!("out {}", o.describe()), &log));
+                    return Err(fail(
+                        line,
+                        "nothing sent".into(),
+                        format!("out {}", o.describe()),
+                        &log,
+                    ));
                 }
             }
             Step::Wait(d) => {
@@ -536,23 +714,54 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
                     }
                     now = now.max(t);
                     conn.handle_timeout(now);
-                    collect(&mut conn, now, &mut log, &mut pending, &mut events, &mut buf);
+                    collect(
+                        &mut conn,
+                        now,
+                        &mut log,
+                        &mut pending,
+                        &mut events,
+                        &mut buf,
+                    );
                 }
                 now = until;
                 conn.handle_timeout(now);
-                collect(&mut conn, now, &mut log, &mut pending, &mut events, &mut buf);
+                collect(
+                    &mut conn,
+                    now,
+                    &mut log,
+                    &mut pending,
+                    &mut events,
+                    &mut buf,
+                );
             }
             Step::Timer => {
                 let Some(t) = conn.poll_timeout() else {
-                    return Err(fail(line, "a timer to be armed".into(), "no timer".into(), &log));
+                    return Err(fail(
+                        line,
+                        "a timer to be armed".into(),
+                        "no timer".into(),
+                        &log,
+                    ));
                 };
                 now = now.max(t);
                 conn.handle_timeout(now);
-                collect(&mut conn, now, &mut log, &mut pending, &mut events, &mut buf);
+                collect(
+                    &mut conn,
+                    now,
+                    &mut log,
+                    &mut pending,
+                    &mut events,
+                    &mut buf,
+                );
             }
             Step::State(s) => {
                 if conn.state() != *s {
-                    return Err(fail(line, format!("state {s}"), format!("state {}", conn.state()), &log));
+                    return Err(fail(
+                        line,
+                        format!("state {s}"),
+                        format!("state {}", conn.state()),
+                        &log,
+                    ));
                 }
             }
             Step::Event(name) => {
@@ -563,14 +772,24 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
                     }
                     None => {
                         let seen: Vec<String> = events.iter().map(|e| format!("{e:?}")).collect();
-                        return Err(fail(line, format!("event {name}"), format!("events {seen:?}"), &log));
+                        return Err(fail(
+                            line,
+                            format!("event {name}"),
+                            format!("events {seen:?}"),
+                            &log,
+                        ));
                     }
                 }
             }
         }
     }
     if let Some(o) = pending.front() {
-        return Err(fail(0, "every sent segment matched by the end".into(), format!("unmatched out {}", o.describe()), &log));
+        return Err(fail(
+            0,
+            "every sent segment matched by the end".into(),
+            format!("unmatched out {}", o.describe()),
+            &log,
+        ));
     }
     Ok(log)
 }

@@ -209,7 +209,6 @@ fn bad_arguments_are_one_line_and_nonzero() {
         &["frobnicate"][..],
         &["check", "--bogus"][..],
         &["check", "a.fsm", "b.fsm"][..],
-        &[][..],
     ] {
         let o = run_in(&workspace_root(), args);
         assert_no_panic(&o);

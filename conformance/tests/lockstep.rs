@@ -9,7 +9,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
 fn cases() -> u32 {
-    std::env::var("TCPFSM_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000)
+    std::env::var("TCPFSM_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
 }
 
 proptest! {
@@ -37,7 +40,13 @@ fn lockstep_detects_a_divergence() {
     use tcp_core::EngineKind;
     let mut ls = Lockstep::new_with_configs(vec![
         (AnyEngine::builtin(EngineKind::Table), lockstep_config()),
-        (AnyEngine::builtin(EngineKind::Interpreted), tcp_core::Config { mss: 100, ..lockstep_config() }),
+        (
+            AnyEngine::builtin(EngineKind::Interpreted),
+            tcp_core::Config {
+                mss: 100,
+                ..lockstep_config()
+            },
+        ),
     ]);
     let mut inputs = establish(true);
     inputs.push(Input::Send(1000));

@@ -29,7 +29,11 @@ fn scenario_files() -> Vec<PathBuf> {
 #[test]
 fn every_scenario_passes_on_every_engine_with_identical_logs() {
     let files = scenario_files();
-    assert!(files.len() >= 2, "expected scenario files, found {}", files.len());
+    assert!(
+        files.len() >= 2,
+        "expected scenario files, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for file in &files {
         let scenario = Scenario::load(file).expect("scenario parses");
@@ -53,10 +57,23 @@ fn every_scenario_passes_on_every_engine_with_identical_logs() {
             }
         }
         if let Some((_, log)) = logs.first() {
-            let area = file.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let area = file
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             insta::assert_snapshot!(format!("{area}__{}", scenario.name), log);
         }
     }
-    assert!(failures.is_empty(), "{} scenario failures:\n{}", failures.len(), failures.join("\n\n"));
-    println!("{} scenarios passed on {} engines", files.len(), EngineKind::ALL.len());
+    assert!(
+        failures.is_empty(),
+        "{} scenario failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    println!(
+        "{} scenarios passed on {} engines",
+        files.len(),
+        EngineKind::ALL.len()
+    );
 }

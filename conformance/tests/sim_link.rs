@@ -1001,7 +1001,7 @@ fn custom_router_sees_the_sender_and_the_bytes() {
     sim.connect(a, c, &LinkConfig::new()).unwrap();
     sim.set_router(move |from, p| {
         assert_eq!(from, a);
-        Some(if seq_of(p) % 2 == 0 { b } else { c })
+        Some(if seq_of(p).is_multiple_of(2) { b } else { c })
     });
     sim.run_until_idle(100).unwrap();
     assert_eq!(sim.host(b).received_seqs(), [0, 2, 4]);

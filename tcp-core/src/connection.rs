@@ -24,9 +24,20 @@ pub struct Connection<E: Engine = TableEngine> {
 
 impl<E: Engine> Connection<E> {
     /// A connection in CLOSED between `local` and `remote`, with ISS `iss`.
-    pub fn new(config: Config, local: SocketAddr, remote: SocketAddr, iss: SeqNum, engine: E, now: Instant) -> Self {
+    pub fn new(
+        config: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: SeqNum,
+        engine: E,
+        now: Instant,
+    ) -> Self {
         let tcb = Tcb::new(config, local, remote, iss, engine.kind(), now);
-        Connection { tcb, engine, pseudo_in: crate::tcb::pseudo_header(remote.ip(), local.ip()) }
+        Connection {
+            tcb,
+            engine,
+            pseudo_in: crate::tcb::pseudo_header(remote.ip(), local.ip()),
+        }
     }
 
     pub fn state(&self) -> TcpState {

@@ -126,12 +126,22 @@ impl<E: Engine + Clone> Endpoint<E> {
 
     /// Handles of all live connections, in slot order.
     pub fn handles(&self) -> Vec<ConnHandle> {
-        (0..self.slots.len()).filter(|&i| self.slots[i].is_some()).map(ConnHandle).collect()
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].is_some())
+            .map(ConnHandle)
+            .collect()
     }
 
     fn insert(&mut self, conn: Connection<E>, listener: Option<u16>) -> usize {
         let key = (conn.local(), conn.remote());
-        let slot = Slot { conn, listener, established: false, released: false, scheduled: None, queued: false };
+        let slot = Slot {
+            conn,
+            listener,
+            established: false,
+            released: false,
+            scheduled: None,
+            queued: false,
+        };
         let i = match self.free.pop() {
             Some(i) => {
                 self.slots[i] = Some(slot);
@@ -147,14 +157,21 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     fn local_addr_for(&self, remote: SocketAddr) -> Option<IpAddr> {
-        self.addrs.iter().copied().find(|a| a.is_ipv4() == remote.is_ipv4())
+        self.addrs
+            .iter()
+            .copied()
+            .find(|a| a.is_ipv4() == remote.is_ipv4())
     }
 
     fn pick_port(&mut self, local: IpAddr, remote: SocketAddr) -> Option<u16> {
         let range = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
         for _ in 0..range {
             let port = self.next_port;
-            self.next_port = if self.next_port == u16::MAX { EPHEMERAL_FIRST } else { self.next_port + 1 };
+            self.next_port = if self.next_port == u16::MAX {
+                EPHEMERAL_FIRST
+            } else {
+                self.next_port + 1
+            };
             let key = (SocketAddr::new(local, port), remote);
             if !self.by_tuple.contains_key(&key) && !self.listeners.contains_key(&port) {
                 return Some(port);
@@ -164,9 +181,17 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     /// Active OPEN to `remote` from an ephemeral port.
-    pub fn connect(&mut self, now: Instant, remote: SocketAddr) -> Result<ConnHandle, EndpointError> {
-        let ip = self.local_addr_for(remote).ok_or(EndpointError::NoLocalAddress(remote))?;
-        let port = self.pick_port(ip, remote).ok_or(EndpointError::NoEphemeralPort(ip))?;
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+    ) -> Result<ConnHandle, EndpointError> {
+        let ip = self
+            .local_addr_for(remote)
+            .ok_or(EndpointError::NoLocalAddress(remote))?;
+        let port = self
+            .pick_port(ip, remote)
+            .ok_or(EndpointError::NoEphemeralPort(ip))?;
         self.connect_from(now, SocketAddr::new(ip, port), remote)
     }
 
@@ -181,7 +206,14 @@ impl<E: Engine + Clone> Endpoint<E> {
             return Err(EndpointError::AddressInUse(local));
         }
         let iss = self.isn.isn(local, remote, now);
-        let mut conn = Connection::new(self.config.clone(), local, remote, iss, self.engine.clone(), now);
+        let mut conn = Connection::new(
+            self.config.clone(),
+            local,
+            remote,
+            iss,
+            self.engine.clone(),
+            now,
+        );
         conn.connect(now)?;
         let i = self.insert(conn, None);
         self.after(i);
@@ -192,16 +224,30 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// `backlog` embryonic and `backlog` established-but-unaccepted connections.
     pub fn listen(&mut self, port: u16, backlog: usize) -> Result<(), EndpointError> {
         if self.listeners.contains_key(&port) {
-            let ip = self.addrs.first().copied().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            let ip = self
+                .addrs
+                .first()
+                .copied()
+                .unwrap_or(IpAddr::from([0, 0, 0, 0]));
             return Err(EndpointError::AddressInUse(SocketAddr::new(ip, port)));
         }
-        self.listeners.insert(port, Listener { backlog: backlog.max(1), embryonic: 0, accept_queue: VecDeque::new() });
+        self.listeners.insert(
+            port,
+            Listener {
+                backlog: backlog.max(1),
+                embryonic: 0,
+                accept_queue: VecDeque::new(),
+            },
+        );
         Ok(())
     }
 
     /// Stops listening on `port` (established, unaccepted connections are aborted).
     pub fn unlisten(&mut self, now: Instant, port: u16) -> Result<(), EndpointError> {
-        let l = self.listeners.remove(&port).ok_or(EndpointError::NotListening(port))?;
+        let l = self
+            .listeners
+            .remove(&port)
+            .ok_or(EndpointError::NotListening(port))?;
         for h in l.accept_queue {
             let _ = self.abort(now, h);
         }
@@ -218,17 +264,30 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     fn slot_mut(&mut self, h: ConnHandle) -> Result<&mut Slot<E>, EndpointError> {
-        self.slots.get_mut(h.0).and_then(Option::as_mut).ok_or(EndpointError::UnknownHandle(h.0))
+        self.slots
+            .get_mut(h.0)
+            .and_then(Option::as_mut)
+            .ok_or(EndpointError::UnknownHandle(h.0))
     }
 
-    pub fn send(&mut self, now: Instant, h: ConnHandle, data: &[u8]) -> Result<usize, EndpointError> {
+    pub fn send(
+        &mut self,
+        now: Instant,
+        h: ConnHandle,
+        data: &[u8],
+    ) -> Result<usize, EndpointError> {
         let r = self.slot_mut(h)?.conn.send(now, data);
         self.after(h.0);
         Ok(r?)
     }
 
     /// RECEIVE; `Ok(0)` is the end of the stream.
-    pub fn recv(&mut self, now: Instant, h: ConnHandle, buf: &mut [u8]) -> Result<usize, EndpointError> {
+    pub fn recv(
+        &mut self,
+        now: Instant,
+        h: ConnHandle,
+        buf: &mut [u8],
+    ) -> Result<usize, EndpointError> {
         let r = self.slot_mut(h)?.conn.recv(now, buf);
         self.after(h.0);
         Ok(r?)
@@ -248,7 +307,11 @@ impl<E: Engine + Clone> Endpoint<E> {
         slot.released = true;
         let r = match slot.conn.state() {
             // Closing an already closed or closing connection is not an error for the releaser.
-            TcpState::Closed | TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck
+            TcpState::Closed
+            | TcpState::FinWait1
+            | TcpState::FinWait2
+            | TcpState::Closing
+            | TcpState::LastAck
             | TcpState::TimeWait => Ok(()),
             _ => slot.conn.close(now),
         };
@@ -278,7 +341,13 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     /// A TCP segment from `src` to `dst` arrived.
-    pub fn handle_segment(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) -> Result<(), InputError> {
+    pub fn handle_segment(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        bytes: &[u8],
+    ) -> Result<(), InputError> {
         if !self.addrs.contains(&dst) {
             return Err(InputError::NotForUs);
         }
@@ -304,7 +373,13 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     /// RFC 9293 §3.10.7.2: a segment for a listening port and no connection.
-    fn deliver_to_listener(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
+    fn deliver_to_listener(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) {
         let port = local.port();
         let is_syn = seg.header.flags.contains(Flags::SYN)
             && !seg.header.flags.contains(Flags::ACK)
@@ -319,7 +394,14 @@ impl<E: Engine + Clone> Endpoint<E> {
                 return;
             }
             let iss = self.isn.isn(local, remote, now);
-            let mut conn = Connection::new(self.config.clone(), local, remote, iss, self.engine.clone(), now);
+            let mut conn = Connection::new(
+                self.config.clone(),
+                local,
+                remote,
+                iss,
+                self.engine.clone(),
+                now,
+            );
             if conn.listen(now).is_err() {
                 return;
             }
@@ -345,21 +427,45 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     /// RFC 9293 §3.10.7.1: a segment for no connection and no listener.
-    fn answer_as_closed(&mut self, now: Instant, seg: &Segment<'_>, local: SocketAddr, remote: SocketAddr) {
+    fn answer_as_closed(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) {
         let mut conn = self.scratch_conn(now, local, remote);
         conn.handle_parsed(now, seg);
         self.drain_scratch(now, conn);
     }
 
-    fn scratch_conn(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> Connection<E> {
-        let config = Config { send_buffer: 1, recv_buffer: 1, trace: false, ..self.config.clone() };
-        Connection::new(config, local, remote, crate::seq::SeqNum(0), self.engine.clone(), now)
+    fn scratch_conn(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Connection<E> {
+        let config = Config {
+            send_buffer: 1,
+            recv_buffer: 1,
+            trace: false,
+            ..self.config.clone()
+        };
+        Connection::new(
+            config,
+            local,
+            remote,
+            crate::seq::SeqNum(0),
+            self.engine.clone(),
+            now,
+        )
     }
 
     fn drain_scratch(&mut self, now: Instant, mut conn: Connection<E>) {
         let mut buf = std::mem::take(&mut self.scratch);
         while let Some(n) = conn.poll_transmit(now, &mut buf) {
-            self.orphans.push_back((conn.local(), conn.remote(), buf[..n].to_vec()));
+            self.orphans
+                .push_back((conn.local(), conn.remote(), buf[..n].to_vec()));
         }
         self.scratch = buf;
     }
@@ -375,7 +481,9 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// data held back by Nagle or a closed window), so it is not re-queued
     /// until its next input.
     fn after_with(&mut self, i: usize, may_queue: bool) {
-        let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else { return };
+        let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else {
+            return;
+        };
         while let Some(ev) = slot.conn.poll_event() {
             if ev == ConnEvent::Connected && !slot.established {
                 slot.established = true;
@@ -442,7 +550,11 @@ impl<E: Engine + Clone> Endpoint<E> {
                 continue;
             };
             if let Some(n) = slot.conn.poll_transmit(now, buf) {
-                let t = Transmit { src: slot.conn.local(), dst: slot.conn.remote(), len: n };
+                let t = Transmit {
+                    src: slot.conn.local(),
+                    dst: slot.conn.remote(),
+                    len: n,
+                };
                 // Sending can arm timers (RFC 6298 §5.1).
                 schedule(&mut self.timers, slot, i);
                 return Some(t);
@@ -466,13 +578,20 @@ impl<E: Engine + Clone> Endpoint<E> {
             buf.copy_within(hdr..hdr + t.len, ip_len);
         }
         let written = ip::emit_ip_header(t.src.ip(), t.dst.ip(), t.len, &mut buf[..ip_len]).ok()?;
-        Some(Transmit { len: written + t.len, ..t })
+        Some(Transmit {
+            len: written + t.len,
+            ..t
+        })
     }
 
     /// When `handle_timeout` must next be called.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         while let Some(&Reverse((t, i))) = self.timers.peek() {
-            let valid = self.slots.get(i).and_then(Option::as_ref).is_some_and(|s| s.scheduled == Some(t));
+            let valid = self
+                .slots
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.scheduled == Some(t));
             if valid {
                 return Some(t);
             }
@@ -488,7 +607,9 @@ impl<E: Engine + Clone> Endpoint<E> {
                 break;
             }
             self.timers.pop();
-            let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else { continue };
+            let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else {
+                continue;
+            };
             if slot.scheduled != Some(t) {
                 continue;
             }
@@ -516,7 +637,11 @@ impl<E: Engine + Clone> Endpoint<E> {
 
 /// Makes sure the timer heap wakes the endpoint no later than the
 /// connection's next deadline.
-fn schedule<E: Engine>(timers: &mut BinaryHeap<Reverse<(Instant, usize)>>, slot: &mut Slot<E>, i: usize) {
+fn schedule<E: Engine>(
+    timers: &mut BinaryHeap<Reverse<(Instant, usize)>>,
+    slot: &mut Slot<E>,
+    i: usize,
+) {
     if let Some(d) = slot.conn.poll_timeout() {
         if slot.scheduled.is_none_or(|s| d < s) {
             slot.scheduled = Some(d);

@@ -4,22 +4,22 @@
 
 pub mod buffer;
 pub mod cc;
-pub mod fsm;
-pub mod isn;
-pub mod rtt;
-pub mod sack;
-pub mod seq;
-pub mod time;
-pub mod wire;
 pub mod config;
 pub mod connection;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+pub mod fsm;
+pub mod isn;
+pub mod rtt;
+pub mod sack;
+pub mod seq;
 pub mod state;
 pub mod tcb;
+pub mod time;
 pub mod timer;
 pub mod trace;
+pub mod wire;
 
 pub use config::Config;
 pub use connection::Connection;

@@ -26,7 +26,9 @@ use crate::state::TcpState;
 use crate::time::{Duration, Instant};
 use crate::timer::{TimerKind, Timers};
 use crate::trace::{EngineKind, TraceEvent, TraceOrigin};
-use crate::wire::{self, Flags, PseudoHeader, SackBlocks, Segment, TcpHeader, TcpOptions, Timestamps};
+use crate::wire::{
+    self, Flags, PseudoHeader, SackBlocks, Segment, TcpHeader, TcpOptions, Timestamps,
+};
 
 /// What a connection tells its application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +210,10 @@ impl Tcb {
         .unwrap_or_default();
         let cc = Cc::with_config(
             config.congestion_control,
-            CcConfig { initial_window: InitialWindow::Segments(config.initial_window_segments), ..CcConfig::default() },
+            CcConfig {
+                initial_window: InitialWindow::Segments(config.initial_window_segments),
+                ..CcConfig::default()
+            },
         );
         let smss = u32::from(config.mss.min(536));
         Tcb {
@@ -284,7 +289,13 @@ impl Tcb {
     // ------------------------------------------------------------ state
 
     /// Moves to `next`, recording a trace event when the state changes.
-    pub fn transition(&mut self, next: TcpState, event: &str, origin: TraceOrigin, row: Option<String>) {
+    pub fn transition(
+        &mut self,
+        next: TcpState,
+        event: &str,
+        origin: TraceOrigin,
+        row: Option<String>,
+    ) {
         if next == self.state {
             return;
         }
@@ -351,7 +362,11 @@ impl Tcb {
 
     fn ts_now(&self) -> u32 {
         // RFC 7323 §5.4: a 1 ms timestamp clock.
-        (self.now.saturating_duration_since(self.ts_origin).as_millis() as u64 as u32).wrapping_add(1)
+        (self
+            .now
+            .saturating_duration_since(self.ts_origin)
+            .as_millis() as u64 as u32)
+            .wrapping_add(1)
     }
 
     // ------------------------------------------------------------ predicates (guards)
@@ -448,7 +463,8 @@ impl Tcb {
         if self.rcvbuf.fin_reached() {
             return true;
         }
-        seg.header.flags.contains(Flags::FIN) && seg.header.seq + seg.seg_len().saturating_sub(1) == self.rcv_nxt
+        seg.header.flags.contains(Flags::FIN)
+            && seg.header.seq + seg.seg_len().saturating_sub(1) == self.rcv_nxt
     }
 
     // ------------------------------------------------------------ local actions
@@ -460,16 +476,32 @@ impl Tcb {
     pub fn create_tcb(&mut self) {
         if self.used {
             // RFC 6528 / RFC 9293 §3.4.1: the ISS advances with a 4 µs clock.
-            let ticks = self.now.saturating_duration_since(self.ts_origin).as_micros() / 4;
+            let ticks = self
+                .now
+                .saturating_duration_since(self.ts_origin)
+                .as_micros()
+                / 4;
             let iss = self.iss + (ticks as u32).wrapping_add(64_000);
             let mut sndbuf = std::mem::replace(&mut self.sndbuf, SendBuffer::new(0));
             sndbuf.consume(sndbuf.len());
-            let rcvbuf = if self.rcvbuf.readable() == 0 && !self.rcvbuf.has_out_of_order() && self.rcvbuf.fin_offset().is_none() {
+            let rcvbuf = if self.rcvbuf.readable() == 0
+                && !self.rcvbuf.has_out_of_order()
+                && self.rcvbuf.fin_offset().is_none()
+            {
                 std::mem::replace(&mut self.rcvbuf, RecvBuffer::new(0))
             } else {
                 RecvBuffer::new(self.config.recv_buffer)
             };
-            let mut fresh = Tcb::with_buffers(self.config.clone(), self.local, self.remote, iss, self.engine, self.now, sndbuf, rcvbuf);
+            let mut fresh = Tcb::with_buffers(
+                self.config.clone(),
+                self.local,
+                self.remote,
+                iss,
+                self.engine,
+                self.now,
+                sndbuf,
+                rcvbuf,
+            );
             fresh.state = self.state;
             fresh.ts_origin = self.ts_origin;
             fresh.challenge_window = self.challenge_window;
@@ -479,7 +511,11 @@ impl Tcb {
             *self = fresh;
         }
         self.used = true;
-        self.rcv_wscale = if self.config.window_scaling { self.config.rcv_wscale() } else { 0 };
+        self.rcv_wscale = if self.config.window_scaling {
+            self.config.rcv_wscale()
+        } else {
+            0
+        };
         self.rcv_wnd = self.current_rcv_wnd();
         self.deleted = false;
         self.error = None;
@@ -531,7 +567,10 @@ impl Tcb {
 
     /// SendRst: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5 ABORT).
     pub fn send_rst(&mut self) {
-        self.queue_rst(RstOut { seq: self.snd_nxt, ack: None });
+        self.queue_rst(RstOut {
+            seq: self.snd_nxt,
+            ack: None,
+        });
     }
 
     fn queue_rst(&mut self, rst: RstOut) {
@@ -569,7 +608,9 @@ impl Tcb {
             self.probe_out = true;
             self.persist_backoff = (self.persist_backoff + 1).min(10);
             let base = self.rtt.rto();
-            let backoff = base.saturating_mul(1 << self.persist_backoff.min(6)).min(self.config.rto_max);
+            let backoff = base
+                .saturating_mul(1 << self.persist_backoff.min(6))
+                .min(self.config.rto_max);
             self.timers.set(TimerKind::Persist, self.now + backoff);
         }
     }
@@ -628,7 +669,8 @@ impl Tcb {
     /// Queues an event for the application; repeated Readable/Writable
     /// notifications collapse into one.
     fn notify(&mut self, e: ConnEvent) {
-        if matches!(e, ConnEvent::Readable | ConnEvent::Writable) && self.events.back() == Some(&e) {
+        if matches!(e, ConnEvent::Readable | ConnEvent::Writable) && self.events.back() == Some(&e)
+        {
             return;
         }
         self.events.push_back(e);
@@ -701,13 +743,19 @@ impl Tcb {
         // RFC 7323 §4.3: TS.Recent update.
         if self.ts_enabled {
             if let Some(ts) = h.options.timestamps {
-                if h.seq.le(self.last_ack_sent) && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0 {
+                if h.seq.le(self.last_ack_sent)
+                    && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
+                {
                     self.ts_recent = ts.tsval;
                 }
             }
         }
         if self.sack_enabled && !h.options.sack_blocks.is_empty() {
-            self.scoreboard.on_ack(self.snd_una.max(ack), self.snd_nxt, h.options.sack_blocks.as_slice());
+            self.scoreboard.on_ack(
+                self.snd_una.max(ack),
+                self.snd_nxt,
+                h.options.sack_blocks.as_slice(),
+            );
         }
         // RFC 1122 §4.2.3.6: any acceptable segment shows the peer is alive.
         if let Some(k) = self.config.keepalive {
@@ -724,9 +772,15 @@ impl Tcb {
         }
         // RFC 9293 §3.10.7.4: update the send window if the segment is newer.
         if self.snd_una.le(ack)
-            && (self.snd_wl1.lt(h.seq) || (self.snd_wl1 == h.seq && self.snd_wl2.le(ack)) || was_synchronizing)
+            && (self.snd_wl1.lt(h.seq)
+                || (self.snd_wl1 == h.seq && self.snd_wl2.le(ack))
+                || was_synchronizing)
         {
-            let shift = if was_synchronizing && h.flags.contains(Flags::SYN) { 0 } else { self.snd_wscale };
+            let shift = if was_synchronizing && h.flags.contains(Flags::SYN) {
+                0
+            } else {
+                self.snd_wscale
+            };
             let wnd = u32::from(h.window) << shift;
             let opened = self.snd_wnd == 0 && wnd > 0;
             self.snd_wnd = wnd;
@@ -787,7 +841,8 @@ impl Tcb {
         if self.snd_una == self.snd_nxt {
             self.timers.stop(TimerKind::Retransmission);
         } else {
-            self.timers.set(TimerKind::Retransmission, self.now + self.rtt.rto());
+            self.timers
+                .set(TimerKind::Retransmission, self.now + self.rtt.rto());
         }
         let sample = AckSample {
             now: self.now,
@@ -999,8 +1054,20 @@ impl Tcb {
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.now = now;
         if let Some(rst) = self.take_rst() {
-            let flags = if rst.ack.is_some() { Flags::RST | Flags::ACK } else { Flags::RST };
-            return self.emit(buf, flags, rst.seq, rst.ack.unwrap_or(SeqNum(0)), (&[], &[]), TcpOptions::default(), 0);
+            let flags = if rst.ack.is_some() {
+                Flags::RST | Flags::ACK
+            } else {
+                Flags::RST
+            };
+            return self.emit(
+                buf,
+                flags,
+                rst.seq,
+                rst.ack.unwrap_or(SeqNum(0)),
+                (&[], &[]),
+                TcpOptions::default(),
+                0,
+            );
         }
         if self.deleted {
             return None;
@@ -1019,9 +1086,14 @@ impl Tcb {
         }
         if self.recovery.is_some() && self.sack_enabled {
             // RFC 6675 §5 (C): while pipe < cwnd, retransmit what NextSeg finds.
-            let pipe = self.scoreboard.pipe(self.snd_una, self.snd_nxt, self.high_rxt, self.smss);
+            let pipe = self
+                .scoreboard
+                .pipe(self.snd_una, self.snd_nxt, self.high_rxt, self.smss);
             if pipe < self.ccv.cwnd {
-                if let Some(seq) = self.scoreboard.next_seg(self.snd_una, self.snd_nxt, self.high_rxt, self.smss) {
+                if let Some(seq) =
+                    self.scoreboard
+                        .next_seg(self.snd_una, self.snd_nxt, self.high_rxt, self.smss)
+                {
                     if let Some(n) = self.emit_data_at(buf, seq, true) {
                         return Some(n);
                     }
@@ -1036,7 +1108,15 @@ impl Tcb {
             // retransmission timer.
             self.probe_out = false;
             let seq = self.snd_una - 1;
-            return self.emit(buf, Flags::ACK, seq, self.rcv_nxt, (&[], &[]), self.data_options(), self.window_field());
+            return self.emit(
+                buf,
+                Flags::ACK,
+                seq,
+                self.rcv_nxt,
+                (&[], &[]),
+                self.data_options(),
+                self.window_field(),
+            );
         }
         if let Some(n) = self.emit_new_data(buf) {
             return Some(n);
@@ -1044,10 +1124,26 @@ impl Tcb {
         if self.keepalive_out {
             self.keepalive_out = false;
             let seq = self.snd_nxt - 1;
-            return self.emit(buf, Flags::ACK, seq, self.rcv_nxt, (&[], &[]), self.data_options(), self.window_field());
+            return self.emit(
+                buf,
+                Flags::ACK,
+                seq,
+                self.rcv_nxt,
+                (&[], &[]),
+                self.data_options(),
+                self.window_field(),
+            );
         }
         if self.ack_now {
-            return self.emit(buf, Flags::ACK, self.snd_nxt, self.rcv_nxt, (&[], &[]), self.data_options(), self.window_field());
+            return self.emit(
+                buf,
+                Flags::ACK,
+                self.snd_nxt,
+                self.rcv_nxt,
+                (&[], &[]),
+                self.data_options(),
+                self.window_field(),
+            );
         }
         None
     }
@@ -1066,7 +1162,10 @@ impl Tcb {
     fn data_options(&self) -> TcpOptions {
         let mut o = TcpOptions::default();
         if self.ts_enabled {
-            o.timestamps = Some(Timestamps { tsval: self.ts_now(), tsecr: self.ts_recent });
+            o.timestamps = Some(Timestamps {
+                tsval: self.ts_now(),
+                tsecr: self.ts_recent,
+            });
         }
         if self.sack_enabled && self.rcvbuf.has_out_of_order() {
             let max = if self.ts_enabled { 3 } else { 4 };
@@ -1078,7 +1177,10 @@ impl Tcb {
     }
 
     fn emit_syn(&mut self, buf: &mut [u8]) -> Option<usize> {
-        let mut o = TcpOptions { mss: Some(self.config.mss), ..TcpOptions::default() };
+        let mut o = TcpOptions {
+            mss: Some(self.config.mss),
+            ..TcpOptions::default()
+        };
         let answering = self.irs_known;
         // RFC 7323 §1.3/§2.2, RFC 2018 §2: in a SYN,ACK only options the peer offered.
         if self.config.window_scaling && (!answering || self.peer_ws.is_some()) {
@@ -1088,9 +1190,16 @@ impl Tcb {
             o.sack_permitted = true;
         }
         if self.config.timestamps && (!answering || self.peer_ts) {
-            o.timestamps = Some(Timestamps { tsval: self.ts_now(), tsecr: if answering { self.ts_recent } else { 0 } });
+            o.timestamps = Some(Timestamps {
+                tsval: self.ts_now(),
+                tsecr: if answering { self.ts_recent } else { 0 },
+            });
         }
-        let (flags, ack) = if answering { (Flags::SYN | Flags::ACK, self.rcv_nxt) } else { (Flags::SYN, SeqNum(0)) };
+        let (flags, ack) = if answering {
+            (Flags::SYN | Flags::ACK, self.rcv_nxt)
+        } else {
+            (Flags::SYN, SeqNum(0))
+        };
         // RFC 7323 §2.2: the window in a SYN is never scaled.
         let wnd = self.current_rcv_wnd().min(65_535) as u16;
         let retransmission = self.snd_nxt.gt(self.iss);
@@ -1110,7 +1219,8 @@ impl Tcb {
             self.snd_nxt = to;
         }
         if !self.timers.is_armed(TimerKind::Retransmission) {
-            self.timers.set(TimerKind::Retransmission, self.now + self.rtt.rto());
+            self.timers
+                .set(TimerKind::Retransmission, self.now + self.rtt.rto());
         }
     }
 
@@ -1185,12 +1295,26 @@ impl Tcb {
             return Some(n);
         }
         if self.fin_sent() && seq == end {
-            return self.emit(buf, Flags::FIN | Flags::ACK, end, self.rcv_nxt, (&[], &[]), self.data_options(), self.window_field());
+            return self.emit(
+                buf,
+                Flags::FIN | Flags::ACK,
+                end,
+                self.rcv_nxt,
+                (&[], &[]),
+                self.data_options(),
+                self.window_field(),
+            );
         }
         None
     }
 
-    fn emit_segment_at(&mut self, buf: &mut [u8], seq: SeqNum, len: u32, fin: bool) -> Option<usize> {
+    fn emit_segment_at(
+        &mut self,
+        buf: &mut [u8],
+        seq: SeqNum,
+        len: u32,
+        fin: bool,
+    ) -> Option<usize> {
         let offset = seq.since(self.data_base()) as usize;
         let mut flags = Flags::ACK;
         if fin {
@@ -1263,9 +1387,15 @@ impl Tcb {
 /// RFC 9293 §3.10.7.1: the RST that answers `seg` when no connection takes it.
 fn rst_reply_for(seg: &Segment<'_>) -> RstOut {
     if seg.header.flags.contains(Flags::ACK) {
-        RstOut { seq: seg.header.ack, ack: None }
+        RstOut {
+            seq: seg.header.ack,
+            ack: None,
+        }
     } else {
-        RstOut { seq: SeqNum(0), ack: Some(seg.header.seq + seg.seg_len()) }
+        RstOut {
+            seq: SeqNum(0),
+            ack: Some(seg.header.seq + seg.seg_len()),
+        }
     }
 }
 
@@ -1281,7 +1411,11 @@ pub fn write_rst_reply(seg: &Segment<'_>, pseudo: &PseudoHeader, buf: &mut [u8])
         dst_port: seg.header.src_port,
         seq: rst.seq,
         ack: rst.ack.unwrap_or(SeqNum(0)),
-        flags: if rst.ack.is_some() { Flags::RST | Flags::ACK } else { Flags::RST },
+        flags: if rst.ack.is_some() {
+            Flags::RST | Flags::ACK
+        } else {
+            Flags::RST
+        },
         window: 0,
         urgent: 0,
         options: TcpOptions::default(),
@@ -1292,5 +1426,8 @@ pub fn write_rst_reply(seg: &Segment<'_>, pseudo: &PseudoHeader, buf: &mut [u8])
 /// The pseudo-header for a pair of addresses; a mixed-family pair (which no
 /// real packet has) gets an all-zero IPv4 one, so its checksums never verify.
 pub fn pseudo_header(src: std::net::IpAddr, dst: std::net::IpAddr) -> PseudoHeader {
-    PseudoHeader::new(src, dst).unwrap_or(PseudoHeader::V4 { src: [0; 4], dst: [0; 4] })
+    PseudoHeader::new(src, dst).unwrap_or(PseudoHeader::V4 {
+        src: [0; 4],
+        dst: [0; 4],
+    })
 }

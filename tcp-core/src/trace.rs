@@ -30,7 +30,11 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
-    pub const ALL: [EngineKind; 3] = [EngineKind::Table, EngineKind::PerState, EngineKind::Interpreted];
+    pub const ALL: [EngineKind; 3] = [
+        EngineKind::Table,
+        EngineKind::PerState,
+        EngineKind::Interpreted,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

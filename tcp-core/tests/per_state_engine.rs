@@ -1763,8 +1763,13 @@ fn closed_reopen_after_abort_sends_fresh_syn<E: Engine + Default>() {
     let out = t.out();
     assert_eq!(out.len(), 1, "expected one SYN, got {out:#?}");
     assert_eq!(out[0].header.flags, Flags::SYN, "a bare SYN: {out:#?}");
-    assert_ne!(out[0].header.seq.0, ISS, "the new incarnation must not reuse the ISS");
-    assert!(!t.conn.tcb().fin_received && t.conn.tcb().fin_seq().is_none() && !t.conn.tcb().irs_known);
+    assert_ne!(
+        out[0].header.seq.0, ISS,
+        "the new incarnation must not reuse the ISS"
+    );
+    assert!(
+        !t.conn.tcb().fin_received && t.conn.tcb().fin_seq().is_none() && !t.conn.tcb().irs_known
+    );
 }
 
 fn established_answered_keepalives_keep_connection_open<E: Engine + Default>() {

@@ -115,7 +115,9 @@ fn time_wait_segment_unacceptable_every_outcome_is_handled() {
     // RFC 5961 §4 on (the default): the guard `rfc5961_syn` holds.
     let rfc5961_syn = spec.guard_by_name("rfc5961_syn").unwrap();
     let with = |f: bool, y: bool| {
-        let step = spec.lookup(s, e, |g| (g == fin && f) || (g == syn && y) || g == rfc5961_syn);
+        let step = spec.lookup(s, e, |g| {
+            (g == fin && f) || (g == syn && y) || g == rfc5961_syn
+        });
         action_names(&spec, &step)
     };
     assert_eq!(
@@ -145,7 +147,12 @@ fn lookup_evaluates_guards_lazily_in_order_and_once() {
     // unguarded. With seq_exact false, passive_open is never needed for the
     // first two rows and seq_exact is asked once although two rows use it.
     let (s, e) = ids(&spec, "SynReceived", "segment.Rst");
-    let step = spec.lookup(s, e, |g| record(g, matches!(spec.guard(g).name.as_str(), "in_window" | "rfc5961_rst")));
+    let step = spec.lookup(s, e, |g| {
+        record(
+            g,
+            matches!(spec.guard(g).name.as_str(), "in_window" | "rfc5961_rst"),
+        )
+    });
     assert_eq!(*calls.borrow(), ["seq_exact", "in_window", "rfc5961_rst"]);
     assert_eq!(action_names(&spec, &step), ["SendChallengeAck", "Discard"]);
 

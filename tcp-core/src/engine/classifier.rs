@@ -80,7 +80,9 @@ pub struct Classifier {
 
 impl Default for Classifier {
     fn default() -> Self {
-        Classifier { stage: Stage::Start }
+        Classifier {
+            stage: Stage::Start,
+        }
     }
 }
 

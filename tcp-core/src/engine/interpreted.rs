@@ -111,7 +111,9 @@ impl InterpretedSpec {
             .map(|a| {
                 let unknown = || SpecBindError::UnknownAction(a.name.clone());
                 Ok(match a.kind {
-                    ActionKind::Packet => BoundAction::Packet(PacketOp::from_spec(&a.name).ok_or_else(unknown)?),
+                    ActionKind::Packet => {
+                        BoundAction::Packet(PacketOp::from_spec(&a.name).ok_or_else(unknown)?)
+                    }
                     // Arguments are bound per use; check the name with a representative argument.
                     ActionKind::Local => {
                         let probe = match a.name.as_str() {
@@ -229,12 +231,18 @@ impl std::fmt::Debug for InterpretedEngine {
 
 impl InterpretedEngine {
     pub fn new(spec: Arc<InterpretedSpec>) -> InterpretedEngine {
-        InterpretedEngine { spec, observer: None }
+        InterpretedEngine {
+            spec,
+            observer: None,
+        }
     }
 
     /// Interprets the real `tcp.fsm`.
     pub fn real() -> InterpretedEngine {
-        InterpretedEngine { spec: real_spec(), observer: None }
+        InterpretedEngine {
+            spec: real_spec(),
+            observer: None,
+        }
     }
 
     /// The same engine, reporting every lookup (state, event, chosen row and
@@ -248,8 +256,16 @@ impl InterpretedEngine {
         &self.spec
     }
 
-    fn guard(&self, tcb: &Tcb, seg: Option<&Segment<'_>>, timer: Option<TimerKind>, g: GuardId) -> bool {
-        let Some(kind) = self.spec.guards.get(g.index()) else { return false };
+    fn guard(
+        &self,
+        tcb: &Tcb,
+        seg: Option<&Segment<'_>>,
+        timer: Option<TimerKind>,
+        g: GuardId,
+    ) -> bool {
+        let Some(kind) = self.spec.guards.get(g.index()) else {
+            return false;
+        };
         match kind {
             BoundGuard::AckAcceptable => seg.is_some_and(|s| tcb.ack_acceptable(s)),
             BoundGuard::SeqExact => seg.is_some_and(|s| tcb.seq_exact(s)),
@@ -275,13 +291,28 @@ impl InterpretedEngine {
     ) {
         let bound = &*self.spec;
         let state = bound.state_ids[tcb.state.index()];
-        let step = bound.spec.lookup(state, event, |g| self.guard(tcb, seg, timer, g));
+        let step = bound
+            .spec
+            .lookup(state, event, |g| self.guard(tcb, seg, timer, g));
         if let Some(observer) = &self.observer {
             let guards = bound.spec.pair_guards(state, event);
-            let values: Vec<bool> = guards.iter().map(|g| self.guard(tcb, seg, timer, *g)).collect();
-            observer(&Lookup { state, event, row: step.row, guards: &guards, values: &values });
+            let values: Vec<bool> = guards
+                .iter()
+                .map(|g| self.guard(tcb, seg, timer, *g))
+                .collect();
+            observer(&Lookup {
+                state,
+                event,
+                row: step.row,
+                guards: &guards,
+                values: &values,
+            });
         }
-        let next = bound.tcp_states.get(step.next.index()).copied().unwrap_or(tcb.state);
+        let next = bound
+            .tcp_states
+            .get(step.next.index())
+            .copied()
+            .unwrap_or(tcb.state);
         for action in step.actions {
             match bound.op(action) {
                 Some(BoundAction::Local(op)) => run_local(tcb, fx, op),
@@ -294,7 +325,10 @@ impl InterpretedEngine {
             }
         }
         if next != tcb.state {
-            let row = tcb.config.trace.then(|| bound.row_locations[step.row.index()].clone());
+            let row = tcb
+                .config
+                .trace
+                .then(|| bound.row_locations[step.row.index()].clone());
             tcb.transition(next, &bound.event_names[event.index()], origin, row);
         }
     }
@@ -331,7 +365,14 @@ impl Engine for InterpretedEngine {
             _ => &[],
         };
         let mut fx = Effects::for_app(data);
-        self.run(tcb, self.spec.app_events[index], None, None, &mut fx, TraceOrigin::App);
+        self.run(
+            tcb,
+            self.spec.app_events[index],
+            None,
+            None,
+            &mut fx,
+            TraceOrigin::App,
+        );
         match fx.call_error {
             Some(e) => Err(e),
             None => Ok(fx.queued),
@@ -340,6 +381,13 @@ impl Engine for InterpretedEngine {
 
     fn timer_fires(&mut self, tcb: &mut Tcb, timer: TimerKind) {
         let mut fx = Effects::internal();
-        self.run(tcb, self.spec.timer_events[timer.index()], None, Some(timer), &mut fx, TraceOrigin::Timer);
+        self.run(
+            tcb,
+            self.spec.timer_events[timer.index()],
+            None,
+            Some(timer),
+            &mut fx,
+            TraceOrigin::Timer,
+        );
     }
 }

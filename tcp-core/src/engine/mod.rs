@@ -9,8 +9,8 @@
 //!   state, independent of the table: the second opinion.
 
 pub mod classifier;
-pub mod ops;
 pub mod interpreted;
+pub mod ops;
 pub mod per_state;
 pub mod table;
 

@@ -96,7 +96,11 @@ pub struct Effects<'d> {
 
 impl<'d> Effects<'d> {
     pub fn for_app(data: &'d [u8]) -> Effects<'d> {
-        Effects { data, from_app: true, ..Effects::default() }
+        Effects {
+            data,
+            from_app: true,
+            ..Effects::default()
+        }
     }
 
     pub fn internal() -> Effects<'static> {

@@ -536,9 +536,9 @@ fn text_and_fin(tcb: &mut Tcb, seg: &Segment<'_>) {
             tcb.process_fin(seg);
             tcb.send_ack();
             tcb.stop_timer(TimerKind::Retransmission);
-        // RFC 9293 §3.10.7.4: on entering TIME-WAIT "turn off the other timers".
-        tcb.stop_timer(TimerKind::Keepalive);
-        tcb.stop_timer(TimerKind::User);
+            // RFC 9293 §3.10.7.4: on entering TIME-WAIT "turn off the other timers".
+            tcb.stop_timer(TimerKind::Keepalive);
+            tcb.stop_timer(TimerKind::User);
             tcb.start_timer(TimerKind::TimeWait);
             tcb.transition(
                 TcpState::TimeWait,

@@ -42,10 +42,12 @@ impl fsm::Guards for TcbGuards<'_, '_> {
         self.timer.is_some_and(|t| self.tcb.retries_exhausted(t))
     }
     fn syn_flag(&self) -> bool {
-        self.seg.is_some_and(|s| s.header.flags.contains(crate::wire::Flags::SYN))
+        self.seg
+            .is_some_and(|s| s.header.flags.contains(crate::wire::Flags::SYN))
     }
     fn fin_flag(&self) -> bool {
-        self.seg.is_some_and(|s| s.header.flags.contains(crate::wire::Flags::FIN))
+        self.seg
+            .is_some_and(|s| s.header.flags.contains(crate::wire::Flags::FIN))
     }
     fn rfc5961_rst(&self) -> bool {
         self.tcb.config.rfc5961_rst
@@ -185,7 +187,10 @@ fn app_event(call: &AppCall<'_>) -> fsm::AppEvent {
 fn enter(tcb: &mut Tcb, next: fsm::State, event: fsm::Event, origin: TraceOrigin, row: u16) {
     let next = tcp_state(next);
     if next != tcb.state {
-        let location = tcb.config.trace.then(|| fsm::ROWS[usize::from(row)].location());
+        let location = tcb
+            .config
+            .trace
+            .then(|| fsm::ROWS[usize::from(row)].location());
         tcb.transition(next, event.qualified(), origin, location);
     }
 }
@@ -200,10 +205,18 @@ impl Engine for TableEngine {
         while let Some(class) = classifier.next(tcb, seg) {
             let event = segment_event(class);
             let step = {
-                let guards = TcbGuards { tcb, seg: Some(seg), timer: None };
+                let guards = TcbGuards {
+                    tcb,
+                    seg: Some(seg),
+                    timer: None,
+                };
                 fsm::process_segment_event(fsm_state(tcb.state), event, &guards)
             };
-            let mut h = Handler { tcb, fx: Effects::internal(), _seg: PhantomData };
+            let mut h = Handler {
+                tcb,
+                fx: Effects::internal(),
+                _seg: PhantomData,
+            };
             fsm::run_actions(&mut h, step.actions, seg);
             let discard = h.fx.discard;
             enter(tcb, step.next, event.into(), TraceOrigin::Segment, step.row);
@@ -216,16 +229,26 @@ impl Engine for TableEngine {
     fn app_call(&mut self, tcb: &mut Tcb, call: AppCall<'_>) -> Result<usize, ConnectionError> {
         let event = app_event(&call);
         let step = {
-            let guards = TcbGuards { tcb, seg: None, timer: None };
+            let guards = TcbGuards {
+                tcb,
+                seg: None,
+                timer: None,
+            };
             fsm::process_app_event(fsm_state(tcb.state), event, &guards)
         };
         let data = match call {
             AppCall::Send(d) => d,
             _ => &[],
         };
-        let mut h = Handler { tcb, fx: Effects::for_app(data), _seg: PhantomData::<&()> };
+        let mut h = Handler {
+            tcb,
+            fx: Effects::for_app(data),
+            _seg: PhantomData::<&()>,
+        };
         fsm::run_local_actions(&mut h, step.actions);
-        let Effects { queued, call_error, .. } = h.fx;
+        let Effects {
+            queued, call_error, ..
+        } = h.fx;
         enter(tcb, step.next, event.into(), TraceOrigin::App, step.row);
         match call_error {
             Some(e) => Err(e),
@@ -236,10 +259,18 @@ impl Engine for TableEngine {
     fn timer_fires(&mut self, tcb: &mut Tcb, timer: TimerKind) {
         let event = fsm_timer(timer);
         let step = {
-            let guards = TcbGuards { tcb, seg: None, timer: Some(timer) };
+            let guards = TcbGuards {
+                tcb,
+                seg: None,
+                timer: Some(timer),
+            };
             fsm::process_timer_event(fsm_state(tcb.state), event, &guards)
         };
-        let mut h = Handler { tcb, fx: Effects::internal(), _seg: PhantomData::<&()> };
+        let mut h = Handler {
+            tcb,
+            fx: Effects::internal(),
+            _seg: PhantomData::<&()>,
+        };
         fsm::run_local_actions(&mut h, step.actions);
         enter(tcb, step.next, event.into(), TraceOrigin::Timer, step.row);
     }
