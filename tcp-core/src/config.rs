@@ -62,6 +62,17 @@ pub struct Config {
     pub trace: bool,
     /// Initial window in segments (RFC 5681 §3.1 uses 2–4; RFC 6928 allows 10).
     pub initial_window_segments: u32,
+    /// Judge the sequence acceptability of arriving segments (RFC 9293
+    /// §3.10.7.4 first check, RFC 5961 §3.2 RST window) against the free
+    /// receive-buffer space rather than against the window the 16-bit
+    /// window field (scaled by RFC 7323) can advertise. Off (the default)
+    /// RCV.WND is exactly the advertised window. On, a receive buffer larger
+    /// than the field can express (FreeBSD rounds a 64 KiB buffer up to a
+    /// multiple of the MSS, 65700 bytes, while advertising 65535 to a peer
+    /// that does not scale) accepts data up to the end of the buffer. RFC 9293
+    /// §3.8.6 makes the advertised window a promise of what the receiver will
+    /// accept, not a limit on what it may accept when it has the room.
+    pub accept_buffer_space: bool,
 }
 
 impl Default for Config {
@@ -90,6 +101,7 @@ impl Default for Config {
             challenge_ack_limit: 1000,
             trace: true,
             initial_window_segments: 10,
+            accept_buffer_space: false,
         }
     }
 }

@@ -360,6 +360,17 @@ impl Tcb {
         (free.min(max) >> self.rcv_wscale) << self.rcv_wscale
     }
 
+    /// RCV.WND as the acceptability tests use it (RFC 9293 §3.10.7.4 first
+    /// check, RFC 5961 §3.2): the advertised window, or with
+    /// `Config::accept_buffer_space` all the free receive-buffer space.
+    pub fn acceptance_wnd(&self) -> u32 {
+        if self.config.accept_buffer_space {
+            u32::try_from(self.rcvbuf.window()).unwrap_or(u32::MAX)
+        } else {
+            self.current_rcv_wnd()
+        }
+    }
+
     fn ts_now(&self) -> u32 {
         // RFC 7323 §5.4: a 1 ms timestamp clock.
         (self
@@ -385,7 +396,7 @@ impl Tcb {
 
     /// RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND (RFC 5961 §3.2).
     pub fn in_window(&self, seg: &Segment<'_>) -> bool {
-        let wnd = self.current_rcv_wnd().max(1);
+        let wnd = self.acceptance_wnd().max(1);
         seg.header.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd)
     }
 
@@ -426,7 +437,7 @@ impl Tcb {
             }
         }
         let len = seg.seg_len();
-        let wnd = self.current_rcv_wnd();
+        let wnd = self.acceptance_wnd();
         let seq = seg.header.seq;
         let in_wnd = |s: SeqNum| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
         match (len, wnd) {

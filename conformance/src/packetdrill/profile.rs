@@ -393,6 +393,11 @@ impl FreeBsdProfile {
             challenge_ack_limit: freebsd::CHALLENGE_ACK_LIMIT,
             trace: false,
             initial_window_segments: freebsd::INITIAL_WINDOW_SEGMENTS,
+            // FreeBSD's tcp_input() judges sequence numbers against the free
+            // socket-buffer space (`sbspace`), which for an actively opened
+            // connection (65700 bytes, see `Opening::Active`) exceeds the
+            // 65535 the window field can carry to a peer that does not scale.
+            accept_buffer_space: true,
             ..Config::default()
         };
         apply_rfc5961(config, self)

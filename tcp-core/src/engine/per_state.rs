@@ -283,7 +283,7 @@ fn seq_acceptable(tcb: &Tcb, seg: &Segment<'_>) -> bool {
             }
         }
     }
-    let rcv_wnd = tcb.current_rcv_wnd();
+    let rcv_wnd = tcb.acceptance_wnd();
     let seq = seg.header.seq;
     let seg_len = seg.seg_len();
     if seg_len == 0 {
@@ -315,7 +315,7 @@ fn rst_seq(tcb: &Tcb, seg: &Segment<'_>) -> RstSeq {
     let seq = seg.header.seq;
     if seq == tcb.rcv_nxt {
         RstSeq::Exact
-    } else if in_receive_window(tcb, seq, tcb.current_rcv_wnd()) {
+    } else if in_receive_window(tcb, seq, tcb.acceptance_wnd()) {
         RstSeq::InWindow
     } else {
         RstSeq::Outside
