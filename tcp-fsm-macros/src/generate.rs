@@ -1154,10 +1154,11 @@ impl<'a> Cx<'a> {
                     };
                     let next = match row.target {
                         Target::State(t) => self.state_path(t),
-                        Target::Stay if states.len() == 1 => {
+                        // An impossible row keeps the state and has no actions.
+                        Target::Stay | Target::Impossible if states.len() == 1 => {
                             self.state_path(StateId(states[0] as u16))
                         }
-                        Target::Stay => quote!(state),
+                        Target::Stay | Target::Impossible => quote!(state),
                     };
                     let actions = self.row_actions(flavor, row)?;
                     let row_no = Literal::u16_unsuffixed(row.id.0);
@@ -1318,8 +1319,9 @@ impl<'a> Cx<'a> {
                         let p = self.state_path(s);
                         quote!(::core::option::Option::Some(#p))
                     }
-                    Target::Stay => quote!(::core::option::Option::None),
+                    Target::Stay | Target::Impossible => quote!(::core::option::Option::None),
                 };
+                let impossible = row.target == Target::Impossible;
                 let event = self.event_path(row.event.index());
                 let actions = self.row_actions(Flavor::Full, row)?;
                 let rfc = row.rfc.clone().unwrap_or_default();
@@ -1332,6 +1334,7 @@ impl<'a> Cx<'a> {
                         state: #state,
                         event: #event,
                         target: #target,
+                        impossible: #impossible,
                         actions: #actions,
                         text: #text,
                         rfc: #rfc,
@@ -1352,8 +1355,10 @@ impl<'a> Cx<'a> {
                 pub state: ::core::option::Option<State>,
                 /// The row's event.
                 pub event: Event,
-                /// Where the row leads; `None` for `-> stay`.
+                /// Where the row leads; `None` for `-> stay` and `-> impossible`.
                 pub target: ::core::option::Option<State>,
+                /// `-> impossible`: the spec claims no input reaches the row.
+                pub impossible: bool,
                 /// The row's actions, in order.
                 pub actions: &'static [Action],
                 /// The row as written in the spec (normalized), e.g. `on app.Close / SendFin -> FinWait1`.
