@@ -73,6 +73,12 @@ pub struct Config {
     /// §3.8.6 makes the advertised window a promise of what the receiver will
     /// accept, not a limit on what it may accept when it has the room.
     pub accept_buffer_space: bool,
+    /// Added to every retransmission timeout computed after the initial one
+    /// (after an RTT sample or a backoff), bounded by `rto_max`: FreeBSD's
+    /// `net.inet.tcp.rexmit_slop` (200 ms), which its timer range check adds
+    /// to the RFC 6298 value. Zero (the default) arms exactly the RFC 6298
+    /// §2 / §5.5 RTO.
+    pub rto_slop: Duration,
 }
 
 impl Default for Config {
@@ -102,6 +108,7 @@ impl Default for Config {
             trace: true,
             initial_window_segments: 10,
             accept_buffer_space: false,
+            rto_slop: Duration::ZERO,
         }
     }
 }

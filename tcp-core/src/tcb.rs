@@ -127,6 +127,9 @@ pub struct Tcb {
     pub ts_recent: u32,
     /// RFC 7323 §4.3 Last.ACK.sent.
     pub last_ack_sent: SeqNum,
+    /// The right edge of the receive window last advertised
+    /// (RCV.NXT + RCV.WND as of our last ACK).
+    rcv_adv: SeqNum,
     /// The peer offered these in its SYN.
     peer_ws: Option<u8>,
     peer_sack: bool,
@@ -254,6 +257,7 @@ impl Tcb {
             ts_enabled: false,
             ts_recent: 0,
             last_ack_sent: SeqNum(0),
+            rcv_adv: SeqNum(0),
             peer_ws: None,
             peer_sack: false,
             peer_ts: false,
@@ -371,6 +375,21 @@ impl Tcb {
         }
     }
 
+    /// The retransmission timeout to arm (RFC 6298 §5.1, §5.5): the
+    /// estimator's RTO, plus `Config::rto_slop` once it is no longer the
+    /// initial value (a sample was taken or the timer backed off), at most
+    /// `rto_max`.
+    fn rexmt_timeout(&self) -> Duration {
+        let rto = self.rtt.rto();
+        if self.config.rto_slop.is_zero()
+            || !(self.rtt.has_sample() || self.rtt.backoff_count() > 0)
+        {
+            return rto;
+        }
+        rto.saturating_add(self.config.rto_slop)
+            .min(self.config.rto_max.max(rto))
+    }
+
     fn ts_now(&self) -> u32 {
         // RFC 7323 §5.4: a 1 ms timestamp clock.
         (self
@@ -398,6 +417,19 @@ impl Tcb {
     pub fn in_window(&self, seg: &Segment<'_>) -> bool {
         let wnd = self.acceptance_wnd().max(1);
         seg.header.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd)
+    }
+
+    /// A bare ACK that tells nothing new (guard `dup_ack`): no text, SYN or
+    /// FIN, SEG.SEQ = RCV.NXT and SEG.ACK = SND.NXT (RFC 9293 §3.10.7.4,
+    /// TIME-WAIT: only such a segment goes unacknowledged).
+    pub fn dup_ack(&self, seg: &Segment<'_>) -> bool {
+        let f = seg.header.flags;
+        f.contains(Flags::ACK)
+            && !f.contains(Flags::SYN)
+            && !f.contains(Flags::FIN)
+            && seg.payload.is_empty()
+            && seg.header.seq == self.rcv_nxt
+            && seg.header.ack == self.snd_nxt
     }
 
     /// The limit for the retransmission timer in the current state.
@@ -440,11 +472,16 @@ impl Tcb {
         let wnd = self.acceptance_wnd();
         let seq = seg.header.seq;
         let in_wnd = |s: SeqNum| s.in_range(self.rcv_nxt, self.rcv_nxt + wnd);
+        // RFC 9293 §3.10.7.4 fourth check (RFC 793 text): "If the SYN is not
+        // in the window this step would not be reached and an ACK would have
+        // been sent in the first step": a SYN is judged by its own position,
+        // SEG.SEQ, not by the text or FIN that follows it.
+        let syn = seg.header.flags.contains(Flags::SYN);
         match (len, wnd) {
             (0, 0) => seq == self.rcv_nxt,
             (0, _) => in_wnd(seq),
             (_, 0) => false,
-            (_, _) => in_wnd(seq) || in_wnd(seq + (len - 1)),
+            (_, _) => in_wnd(seq) || (!syn && in_wnd(seq + (len - 1))),
         }
     }
 
@@ -463,6 +500,22 @@ impl Tcb {
             }
         }
         AckClass::Ok
+    }
+
+    /// What the seventh check of RFC 9293 §3.10.7.4 takes to the receive
+    /// queue: segment text, or a FIN beyond RCV.NXT that arrived out of
+    /// order ("segments with higher beginning sequence numbers SHOULD be
+    /// held for later processing", first check), which reassembly holds
+    /// until the text before it is in.
+    pub fn has_text(&self, seg: &Segment<'_>) -> bool {
+        if !seg.payload.is_empty() {
+            return true;
+        }
+        let h = &seg.header;
+        h.flags.contains(Flags::FIN)
+            && !self.fin_received
+            && self.irs_known
+            && self.rcv_nxt.lt(h.seq + seg.seg_len().saturating_sub(1))
     }
 
     /// The peer's FIN is next in sequence (RFC 9293 §3.10.7.4 eighth check):
@@ -584,6 +637,17 @@ impl Tcb {
         });
     }
 
+    /// SendRstAck: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, the reset a
+    /// synchronized connection sends when it aborts on an error (RFC 9293
+    /// §3.10.7.4 fourth check without RFC 5961); RFC 9293 §3.1: once a
+    /// connection is established the acknowledgment is always sent.
+    pub fn send_rst_ack(&mut self) {
+        self.queue_rst(RstOut {
+            seq: self.snd_nxt,
+            ack: Some(self.rcv_nxt),
+        });
+    }
+
     fn queue_rst(&mut self, rst: RstOut) {
         if let Some(slot) = self.rst_out.iter_mut().find(|s| s.is_none()) {
             *slot = Some(rst);
@@ -608,7 +672,7 @@ impl Tcb {
         // Go back to SND.UNA: everything outstanding is sent again as cwnd allows.
         self.snd_ptr = self.snd_una;
         self.high_rxt = self.snd_una;
-        let rto = self.rtt.rto();
+        let rto = self.rexmt_timeout();
         self.timers.set(TimerKind::Retransmission, self.now + rto);
     }
 
@@ -648,7 +712,7 @@ impl Tcb {
         let after = match timer {
             // RFC 9293 §3.10.8: TIME-WAIT lasts 2×MSL.
             TimerKind::TimeWait => self.config.msl.saturating_mul(2),
-            TimerKind::Retransmission => self.rtt.rto(),
+            TimerKind::Retransmission => self.rexmt_timeout(),
             TimerKind::Persist => self.rtt.rto(),
             TimerKind::Keepalive => match self.config.keepalive {
                 Some(k) => k.idle,
@@ -854,7 +918,7 @@ impl Tcb {
             self.timers.stop(TimerKind::User);
         } else {
             self.timers
-                .set(TimerKind::Retransmission, self.now + self.rtt.rto());
+                .set(TimerKind::Retransmission, self.now + self.rexmt_timeout());
             // RFC 9293 §3.10.8: the user timeout measures time without progress.
             self.start_timer(TimerKind::User);
         }
@@ -955,7 +1019,12 @@ impl Tcb {
             seq += 1;
         }
         let mut payload = seg.payload;
-        if seq.lt(self.rcv_nxt) {
+        // RFC 9293 §3.10.7.4: of a segment that straddles RCV.NXT only the
+        // new part is processed. Its old part shows the peer retransmitting
+        // what we already have (our ACK may have been lost): acknowledge at
+        // once, as for any duplicate (RFC 2883 §4, RFC 5681 §4.2).
+        let partly_old = seq.lt(self.rcv_nxt);
+        if partly_old {
             let skip = self.rcv_nxt.since(seq) as usize;
             if skip >= payload.len() {
                 self.ack_now = true;
@@ -965,6 +1034,15 @@ impl Tcb {
             seq = self.rcv_nxt;
         }
         let offset = seq.since(self.rcv_nxt) as usize;
+        if payload.is_empty() {
+            // A bare FIN ahead of RCV.NXT (see `has_text`): hold it and send
+            // the duplicate ACK an out-of-order segment gets (RFC 5681 §4.2).
+            if h.flags.contains(Flags::FIN) && offset > 0 {
+                let _ = self.rcvbuf.set_fin(offset);
+                self.ack_now = true;
+            }
+            return;
+        }
         if h.flags.contains(Flags::FIN) {
             // Recorded before the text moves RCV.NXT; a FIN beyond the window
             // is refused and dropped with the text (RFC 9293 §3.10.7.4).
@@ -979,7 +1057,12 @@ impl Tcb {
         }
         // RFC 5681 §4.2: ACK out-of-order and gap-filling segments at once;
         // otherwise at least every second full-sized segment (RFC 1122 §4.2.3.2).
-        if out.out_of_order || filled_gap || self.rcvbuf.has_out_of_order() || offset > 0 {
+        if out.out_of_order
+            || filled_gap
+            || partly_old
+            || self.rcvbuf.has_out_of_order()
+            || offset > 0
+        {
             self.ack_now = true;
         } else {
             self.unacked_segments += 1;
@@ -1024,7 +1107,23 @@ impl Tcb {
         // least min(half the buffer, one MSS) from a small window.
         let after = self.current_rcv_wnd();
         let threshold = (self.rcvbuf.capacity() as u32 / 2).min(self.smss.max(1));
-        if n > 0 && self.state.is_synchronized() && before < threshold && after >= threshold {
+        // The same section lets the right edge move once it can move by that
+        // much; a read that moves it two full segments (or half the buffer)
+        // beyond the edge last advertised is announced too, so that a sender
+        // held back by the old edge learns of the room without waiting for
+        // its persist timer or its next segment.
+        let edge = self.rcv_nxt + after;
+        let advance = if self.rcv_adv.lt(edge) {
+            edge.since(self.rcv_adv)
+        } else {
+            0
+        };
+        let worth_announcing = advance >= self.smss.max(1).saturating_mul(2)
+            || advance >= self.rcvbuf.capacity() as u32 / 2;
+        if n > 0
+            && self.state.is_synchronized()
+            && ((before < threshold && after >= threshold) || worth_announcing)
+        {
             self.ack_now = true;
         }
         n
@@ -1255,7 +1354,7 @@ impl Tcb {
         }
         if !self.timers.is_armed(TimerKind::Retransmission) {
             self.timers
-                .set(TimerKind::Retransmission, self.now + self.rtt.rto());
+                .set(TimerKind::Retransmission, self.now + self.rexmt_timeout());
         }
         // RFC 9293 §3.10.8 USER TIMEOUT (RFC 5482 §3, RFC 1122 §4.2.3.5 R2 as
         // a time): sent data may stay unacknowledged this long at most.
@@ -1416,6 +1515,7 @@ impl Tcb {
     }
 
     fn after_emit(&mut self, ack: SeqNum) {
+        self.rcv_adv = ack + self.current_rcv_wnd();
         self.ack_now = false;
         self.unacked_segments = 0;
         self.last_ack_sent = ack;

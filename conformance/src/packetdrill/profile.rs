@@ -127,11 +127,7 @@ const SYSCTLS: &[(&str, &str, SysctlKind)] = &[
         "1",
         SysctlKind::DefaultOnly("ECN (RFC 3168) is not modelled"),
     ),
-    (
-        "net.inet.tcp.rexmit_slop",
-        "200",
-        SysctlKind::DefaultOnly("the retransmission-timer slop has no Config knob"),
-    ),
+    ("net.inet.tcp.rexmit_slop", "200", SysctlKind::Modelled),
     (
         "net.inet.tcp.rexmit_drop_options",
         "0",
@@ -398,6 +394,7 @@ impl FreeBsdProfile {
             // connection (65700 bytes, see `Opening::Active`) exceeds the
             // 65535 the window field can carry to a peer that does not scale.
             accept_buffer_space: true,
+            rto_slop: ms("net.inet.tcp.rexmit_slop"),
             ..Config::default()
         };
         apply_rfc5961(config, self)

@@ -138,9 +138,10 @@ impl Classifier {
                     });
                 }
                 Stage::Text => {
-                    // Seventh check: segment text.
+                    // Seventh check: segment text (or a FIN ahead of RCV.NXT,
+                    // held for reassembly like text).
                     self.stage = Stage::Fin;
-                    if !seg.payload.is_empty() {
+                    if tcb.has_text(seg) {
                         return Some(SegmentClass::Text);
                     }
                 }

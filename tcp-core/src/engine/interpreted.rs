@@ -48,6 +48,7 @@ enum BoundGuard {
     FinFlag,
     Rfc5961Rst,
     Rfc5961Syn,
+    DupAck,
 }
 
 /// A spec bound to the data path: every name resolved once.
@@ -140,6 +141,7 @@ impl InterpretedSpec {
                     "fin_flag" => BoundGuard::FinFlag,
                     "rfc5961_rst" => BoundGuard::Rfc5961Rst,
                     "rfc5961_syn" => BoundGuard::Rfc5961Syn,
+                    "dup_ack" => BoundGuard::DupAck,
                     other => return Err(SpecBindError::UnknownGuard(other.to_string())),
                 })
             })
@@ -276,6 +278,7 @@ impl InterpretedEngine {
             BoundGuard::FinFlag => seg.is_some_and(|s| s.header.flags.contains(Flags::FIN)),
             BoundGuard::Rfc5961Rst => tcb.config.rfc5961_rst,
             BoundGuard::Rfc5961Syn => tcb.config.rfc5961_syn,
+            BoundGuard::DupAck => seg.is_some_and(|s| tcb.dup_ack(s)),
         }
     }
 

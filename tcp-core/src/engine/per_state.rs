@@ -294,6 +294,13 @@ fn seq_acceptable(tcb: &Tcb, seg: &Segment<'_>) -> bool {
         }
     } else if rcv_wnd == 0 {
         false
+    } else if has(seg, Flags::SYN) {
+        // Fourth check, RFC 793's text kept by RFC 9293: "If the SYN is not
+        // in the window this step would not be reached and an ACK would have
+        // been sent in the first step". The SYN sits at SEG.SEQ: an old SYN
+        // (say a SYN+FIN at RCV.NXT-1) is not in the window even when the
+        // FIN after it is.
+        in_receive_window(tcb, seq, rcv_wnd)
     } else {
         let last = seq + (seg_len - 1);
         in_receive_window(tcb, seq, rcv_wnd) || in_receive_window(tcb, last, rcv_wnd)
@@ -425,11 +432,15 @@ fn reset_synchronized(tcb: &mut Tcb, seg: &Segment<'_>) {
 /// fourth check): RFC 5961 §4.2 challenges it; without RFC 5961 it is an
 /// error: "send a reset, any outstanding RECEIVEs and SEND should receive
 /// 'reset' responses ... enter the CLOSED state, delete the TCB".
-fn syn_in_window(tcb: &mut Tcb, seg: &Segment<'_>) {
+fn syn_in_window(tcb: &mut Tcb) {
     if tcb.config.rfc5961_syn {
         tcb.send_challenge_ack();
     } else {
-        tcb.send_rst_reply(seg);
+        // The connection is synchronized: the reset comes from its own send
+        // sequence and, as every segment of a synchronized connection
+        // (RFC 9293 §3.1), carries the acknowledgment:
+        // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>.
+        tcb.send_rst_ack();
         tcb.report_error(ConnectionError::ConnectionReset);
         tcb.delete_tcb();
         tcb.transition(TcpState::Closed, "segment SYN", TraceOrigin::Segment, None);
@@ -459,7 +470,7 @@ fn rst_sequence_syn_checks(tcb: &mut Tcb, seg: &Segment<'_>) -> Next {
         return Next::Done;
     }
     if has(seg, Flags::SYN) {
-        syn_in_window(tcb, seg);
+        syn_in_window(tcb);
         return Next::Done;
     }
     Next::CheckAck
@@ -490,8 +501,14 @@ fn screen_ack(tcb: &mut Tcb, seg: &Segment<'_>) -> Option<AckField> {
 /// steps left the connection (also the "continue processing at the sixth
 /// step" of §3.10.7.2 and §3.10.7.3). URG (sixth) is not supported.
 fn text_and_fin(tcb: &mut Tcb, seg: &Segment<'_>) {
-    // Seventh, process the segment text.
-    if !seg.payload.is_empty() {
+    // Seventh, process the segment text. A FIN beyond RCV.NXT without text
+    // is held like text: "segments with higher beginning sequence numbers
+    // SHOULD be held for later processing" (first check).
+    let fin_ahead = has(seg, Flags::FIN)
+        && !tcb.fin_received
+        && tcb.irs_known
+        && tcb.rcv_nxt.lt(seg.header.seq + (seg.seg_len() - 1));
+    if !seg.payload.is_empty() || fin_ahead {
         match tcb.state {
             // "Once in the ESTABLISHED state, it is possible to deliver
             // segment data to user RECEIVE buffers" (also FIN-WAIT-1/2).
@@ -658,7 +675,11 @@ fn process_syn_sent(tcb: &mut Tcb, seg: &Segment<'_>) {
             );
         } else {
             // "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
-            // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it" (simultaneous open).
+            // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it" (simultaneous
+            // open). "If there are other controls or text in the segment,
+            // queue them for processing after the ESTABLISHED state has been
+            // reached, return." They are not processed here: the SYN,ACK
+            // acknowledges the SYN alone, so the peer sends them again.
             tcb.send_syn_ack();
             tcb.transition(
                 TcpState::SynReceived,
@@ -666,6 +687,7 @@ fn process_syn_sent(tcb: &mut Tcb, seg: &Segment<'_>) {
                 TraceOrigin::Segment,
                 None,
             );
+            return;
         }
         // "... continue processing at the sixth step below where the URG
         // bit is checked".
@@ -716,7 +738,7 @@ fn process_syn_received(tcb: &mut Tcb, seg: &Segment<'_>) {
             tcb.delete_tcb();
             tcb.transition(TcpState::Listen, "segment SYN", TraceOrigin::Segment, None);
         } else {
-            syn_in_window(tcb, seg);
+            syn_in_window(tcb);
         }
         return;
     }
@@ -865,17 +887,30 @@ fn process_time_wait(tcb: &mut Tcb, seg: &Segment<'_>) {
     }
     // Fourth check: SYN, RFC 5961 §4.2.
     if has(seg, Flags::SYN) {
-        syn_in_window(tcb, seg);
+        syn_in_window(tcb);
         return;
     }
     // Fifth check: "The only thing that can arrive in this state is a
-    // retransmission of the remote FIN" — an ACK needs no processing,
-    // unless it were the first to cover our FIN.
+    // retransmission of the remote FIN. Acknowledge it, and restart the 2
+    // MSL timeout." An ACK needs no processing, unless it were the first
+    // to cover our FIN.
     let Some(ack) = screen_ack(tcb, seg) else {
         return;
     };
     if ack == AckField::CoversOurFin {
         tcb.accept_ack(seg);
+    }
+    // A bare ACK repeating exactly what both ends already know (SEG.SEQ =
+    // RCV.NXT, SEG.ACK = SND.NXT, no text, SYN or FIN) is not acknowledged:
+    // two ends both in TIME-WAIT would otherwise acknowledge each other's
+    // ACKs forever.
+    let nothing_new = !has(seg, Flags::FIN)
+        && seg.payload.is_empty()
+        && seg.header.seq == tcb.rcv_nxt
+        && seg.header.ack == tcb.snd_nxt;
+    if !nothing_new {
+        tcb.send_ack();
+        tcb.start_timer(TimerKind::TimeWait);
     }
     text_and_fin(tcb, seg);
 }

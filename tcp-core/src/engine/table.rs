@@ -55,6 +55,9 @@ impl fsm::Guards for TcbGuards<'_, '_> {
     fn rfc5961_syn(&self) -> bool {
         self.tcb.config.rfc5961_syn
     }
+    fn dup_ack(&self) -> bool {
+        self.seg.is_some_and(|s| self.tcb.dup_ack(s))
+    }
 }
 
 /// `process_action` / `process_packet_action` for the generated dispatch.
@@ -108,6 +111,7 @@ fn local_op(a: fsm::LocalAction) -> LocalOp {
         A::SendChallengeAck => LocalOp::SendChallengeAck,
         A::SendFin => LocalOp::SendFin,
         A::SendRst => LocalOp::SendRst,
+        A::SendRstAck => LocalOp::SendRstAck,
         A::Retransmit => LocalOp::Retransmit,
         A::SendProbe => LocalOp::SendProbe,
         A::SendKeepalive => LocalOp::SendKeepalive,
