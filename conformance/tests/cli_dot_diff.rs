@@ -385,8 +385,8 @@ fn diff_marks_a_transition_that_became_a_self_loop() {
     let new = edited_spec(
         &dir,
         "new.fsm",
-        "simultaneous open, send SYN,ACK, enter SYN-RECEIVED.\n    on segment.Syn / RecordSyn, SendSynAck -> SynReceived",
-        "simultaneous open, send SYN,ACK, enter SYN-RECEIVED.\n    on segment.Syn / RecordSyn, SendSynAck -> stay",
+        "sends them again).\n    on segment.Syn / RecordSyn, SendSynAck, Discard -> SynReceived",
+        "sends them again).\n    on segment.Syn / RecordSyn, SendSynAck, Discard -> stay",
     );
     let dot = dir.join("diff.dot");
     let o = run(&[
@@ -399,11 +399,11 @@ fn diff_marks_a_transition_that_became_a_self_loop() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("| SYN_SENT | segment.Syn | - | RecordSyn, SendSynAck -> SYN_RCVD (tcp.fsm:"),
+        out.contains("| SYN_SENT | segment.Syn | - | RecordSyn, SendSynAck, Discard -> SYN_RCVD (tcp.fsm:"),
         "{out}"
     );
     assert!(
-        out.contains("→ RecordSyn, SendSynAck -> stay (new.fsm:"),
+        out.contains("→ RecordSyn, SendSynAck, Discard -> stay (new.fsm:"),
         "{out}"
     );
     assert!(out.contains("1 of "), "{out}");

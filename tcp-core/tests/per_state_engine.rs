@@ -1580,6 +1580,188 @@ fn time_wait_calls_fail_connection_closing<E: Engine + Default>() {
     assert_eq!(t.state(), TcpState::Closed);
 }
 
+// ====================================================================== FreeBSD-corpus behaviours
+
+/// RFC 5961 off (FreeBSD `insecure_rst=1`, `insecure_syn=1`).
+fn rfc793_config() -> Config {
+    Config {
+        rfc5961_rst: false,
+        rfc5961_syn: false,
+        ..config()
+    }
+}
+
+// RFC 9293 §3.10.7.4 fourth check without RFC 5961: an in-window SYN resets
+// the connection; the reset is the connection's own, <SEQ=SND.NXT>
+// <ACK=RCV.NXT><CTL=RST,ACK> (RFC 9293 §3.1: the ACK is always sent once
+// the connection is synchronized), not a reply built from the SYN.
+fn established_syn_in_window_without_rfc5961_sends_rst_ack<E: Engine + Default>() {
+    let mut t = established::<E>(rfc793_config());
+    t.seg(Flags::SYN, peer(100), 0);
+    assert_one(&t.out(), rst_ack(), ours(1), Some(peer(1)));
+    assert_eq!(t.state(), TcpState::Closed);
+    assert_eq!(
+        t.events(),
+        [
+            ConnEvent::Error(ConnectionError::ConnectionReset),
+            ConnEvent::Closed
+        ]
+    );
+}
+
+// The same in TIME-WAIT, for a SYN,ACK (classified as a SYN there).
+fn time_wait_syn_ack_in_window_without_rfc5961_sends_rst_ack<E: Engine + Default>() {
+    let mut t = time_wait::<E>(rfc793_config());
+    t.seg(syn_ack(), peer(2), ours(2));
+    assert_one(&t.out(), rst_ack(), ours(2), Some(peer(2)));
+    assert_eq!(t.state(), TcpState::Closed);
+}
+
+// RFC 9293 §3.10.7.4 (RFC 793 text): "If the SYN is not in the window this
+// step would not be reached and an ACK would have been sent in the first
+// step". A SYN+FIN at RCV.NXT-1 has its FIN in the window but not its SYN.
+fn time_wait_syn_fin_left_of_window_without_rfc5961_sends_ack<E: Engine + Default>() {
+    let mut t = time_wait::<E>(rfc793_config());
+    t.seg(Flags::SYN | Flags::FIN, peer(1), 0);
+    assert_one(&t.out(), Flags::ACK, ours(2), Some(peer(2)));
+    assert_eq!(t.state(), TcpState::TimeWait);
+}
+
+// The SYN of a retransmitted SYN with text is old, even though its text
+// reaches into the window: not a new SYN, so SYN-RECEIVED stays.
+fn syn_received_retransmitted_syn_with_text_gets_ack<E: Engine + Default>() {
+    let mut t = syn_received_passive::<E>(rfc793_config());
+    t.data(Flags::SYN, PEER_ISS, 0, b"hello");
+    assert_one(&t.out(), Flags::ACK, ours(1), Some(peer(1)));
+    assert_eq!(t.state(), TcpState::SynReceived);
+}
+
+// RFC 9293 §3.10.7.4 TIME-WAIT fifth check: "Acknowledge it, and restart
+// the 2 MSL timeout" for anything acceptable but a bare duplicate ACK.
+fn time_wait_in_window_ack_is_acked_and_restarts_2msl<E: Engine + Default>() {
+    let mut t = time_wait::<E>(config());
+    t.now += Duration::from_secs(10);
+    t.seg(Flags::ACK, peer(500), ours(2));
+    assert_one(&t.out(), Flags::ACK, ours(2), Some(peer(2)));
+    assert_eq!(t.conn.poll_timeout(), Some(t.now + MSL * 2));
+    assert_eq!(t.state(), TcpState::TimeWait);
+}
+
+// A bare ACK at SEG.SEQ = RCV.NXT, SEG.ACK = SND.NXT tells nothing new:
+// answering it would let two ends in TIME-WAIT exchange ACKs forever.
+fn time_wait_duplicate_ack_is_not_acked<E: Engine + Default>() {
+    let mut t = time_wait::<E>(config());
+    let deadline = t.conn.poll_timeout();
+    t.now += Duration::from_secs(10);
+    t.seg(Flags::ACK, peer(2), ours(2));
+    assert_none(&t.out());
+    assert_eq!(t.conn.poll_timeout(), deadline);
+}
+
+// A FIN,ACK at RCV.NXT (the peer's FIN was already taken) is acknowledged.
+fn time_wait_fin_at_rcv_nxt_is_acked<E: Engine + Default>() {
+    let mut t = time_wait::<E>(config());
+    t.seg(fin_ack(), peer(2), ours(2));
+    assert_one(&t.out(), Flags::ACK, ours(2), Some(peer(2)));
+    assert_eq!(t.state(), TcpState::TimeWait);
+}
+
+// RFC 9293 §3.10.7.3: SYN without ACK in SYN-SENT: "If there are other
+// controls or text in the segment, queue them for processing after the
+// ESTABLISHED state has been reached": the FIN is not taken now.
+fn syn_sent_syn_with_fin_enters_syn_received_without_the_fin<E: Engine + Default>() {
+    let mut t = syn_sent::<E>(config());
+    t.seg(Flags::SYN | Flags::FIN, PEER_ISS, 0);
+    assert_one(&t.out(), syn_ack(), ISS, Some(peer(1)));
+    assert_eq!(t.states(), [TcpState::SynSent, TcpState::SynReceived]);
+    // The peer sends its FIN again with the ACK that completes the handshake.
+    t.seg(fin_ack(), peer(1), ours(1));
+    assert_one(&t.out(), Flags::ACK, ours(1), Some(peer(2)));
+    assert_eq!(t.states(), [TcpState::Established, TcpState::CloseWait]);
+}
+
+// RFC 9293 §3.10.7.4: only the new part of a segment that straddles RCV.NXT
+// is processed; the old part shows a retransmission, acknowledged at once
+// even with delayed ACKs on (RFC 2883 §4, RFC 5681 §4.2).
+fn established_partly_old_segment_is_acked_at_once<E: Engine + Default>() {
+    let mut t = established::<E>(Config {
+        delayed_ack: Some(Duration::from_millis(100)),
+        ..config()
+    });
+    t.data(Flags::ACK, peer(1), ours(1), b"0123456789");
+    t.out();
+    t.data(Flags::ACK, peer(6), ours(1), b"56789abcde");
+    assert_one(&t.out(), Flags::ACK, ours(1), Some(peer(16)));
+}
+
+// RFC 9293 §3.8.6.2.2: a read that moves the right window edge by two
+// segments beyond the edge last advertised is announced.
+fn established_read_opening_the_window_sends_update<E: Engine + Default>() {
+    // A buffer small enough for the data to shrink the advertised window.
+    let mut t = established::<E>(Config {
+        recv_buffer: 4096,
+        ..config()
+    });
+    for i in 0..4u32 {
+        t.data(Flags::ACK, peer(1 + 500 * i), ours(1), &[7u8; 500]);
+    }
+    assert!(!t.out().is_empty());
+    assert_eq!(t.read_all().len(), 2000);
+    assert_one(&t.out(), Flags::ACK, ours(1), Some(peer(2001)));
+}
+
+// RFC 9293 §3.10.7.4: "segments with higher beginning sequence numbers
+// SHOULD be held for later processing", a bare FIN included; it is taken
+// (CLOSE-WAIT) once the text before it has arrived.
+fn established_out_of_order_fin_is_held<E: Engine + Default>() {
+    let mut t = established::<E>(config());
+    t.data(Flags::ACK, peer(6), ours(1), b"world");
+    assert_one(&t.out(), Flags::ACK, ours(1), Some(peer(1)));
+    t.seg(fin_ack(), peer(11), ours(1));
+    assert_one(&t.out(), Flags::ACK, ours(1), Some(peer(1)));
+    assert_eq!(t.state(), TcpState::Established);
+    t.data(Flags::ACK, peer(1), ours(1), b"hello");
+    assert_one(&t.out(), Flags::ACK, ours(1), Some(peer(12)));
+    assert_eq!(t.states(), [TcpState::CloseWait]);
+    assert_eq!(t.read_all(), b"helloworld");
+}
+
+// `Config::rto_slop` (FreeBSD `rexmit_slop`) is added to every
+// retransmission timeout after the initial one (RFC 6298 §5.5 backoff).
+fn syn_sent_retransmission_backoff_adds_rto_slop<E: Engine + Default>() {
+    let mut t = syn_sent::<E>(Config {
+        rto_slop: Duration::from_millis(200),
+        ..config()
+    });
+    let first = t.fire_next_timer();
+    assert_eq!(first, Instant::ZERO + Duration::from_secs(1));
+    assert_one(&t.out(), Flags::SYN, ISS, None);
+    let second = t.fire_next_timer();
+    assert_eq!(second - first, Duration::from_millis(2200));
+}
+
+// `Config::accept_buffer_space`: RCV.WND for the acceptability tests is the
+// free buffer, beyond the 65535 a window field without scaling carries.
+fn established_accept_buffer_space_judges_rst_against_the_buffer<E: Engine + Default>() {
+    for (accept, challenged) in [(true, true), (false, false)] {
+        let mut t = established::<E>(Config {
+            recv_buffer: 65_700,
+            window_scaling: false,
+            accept_buffer_space: accept,
+            ..config()
+        });
+        // RCV.NXT + 65699: inside the buffer, outside the advertised window.
+        t.seg(Flags::RST, peer(1 + 65_699), 0);
+        let out = t.out();
+        if challenged {
+            assert_one(&out, Flags::ACK, ours(1), Some(peer(1)));
+        } else {
+            assert_none(&out);
+        }
+        assert_eq!(t.state(), TcpState::Established);
+    }
+}
+
 // ====================================================================== two connections
 
 fn active_and_passive_open_establish<E: Engine + Default>() {
@@ -2033,6 +2215,19 @@ macro_rules! all_scenarios {
             transitions_are_traced_by_origin,
             closed_reopen_after_abort_sends_fresh_syn,
             established_answered_keepalives_keep_connection_open,
+            established_syn_in_window_without_rfc5961_sends_rst_ack,
+            time_wait_syn_ack_in_window_without_rfc5961_sends_rst_ack,
+            time_wait_syn_fin_left_of_window_without_rfc5961_sends_ack,
+            syn_received_retransmitted_syn_with_text_gets_ack,
+            time_wait_in_window_ack_is_acked_and_restarts_2msl,
+            time_wait_duplicate_ack_is_not_acked,
+            time_wait_fin_at_rcv_nxt_is_acked,
+            syn_sent_syn_with_fin_enters_syn_received_without_the_fin,
+            established_partly_old_segment_is_acked_at_once,
+            established_read_opening_the_window_sends_update,
+            established_out_of_order_fin_is_held,
+            syn_sent_retransmission_backoff_adds_rto_slop,
+            established_accept_buffer_space_judges_rst_against_the_buffer,
             time_wait_stops_keepalive_timer,
         );
     };

@@ -459,6 +459,19 @@ mod tests {
     }
 
     #[test]
+    fn rexmit_slop_and_buffer_acceptance_reach_the_config() {
+        let mut p = FreeBsdProfile::new(CompareMode::Lenient);
+        let opts = SocketOptions::default();
+        let c = p.config(IpVersion::V4, 1500, &opts, Opening::Active);
+        assert_eq!(c.rto_slop, Duration::from_millis(200));
+        assert!(c.accept_buffer_space);
+        assert_eq!(c.recv_buffer, 65700);
+        p.apply_sysctl("net.inet.tcp.rexmit_slop", "0").unwrap();
+        let c = p.config(IpVersion::V4, 1500, &opts, Opening::Active);
+        assert_eq!(c.rto_slop, Duration::ZERO);
+    }
+
+    #[test]
     fn receive_window_is_freebsds() {
         assert_eq!(
             FreeBsdProfile::receive_window(65536, 1460, Opening::Active),
