@@ -399,7 +399,9 @@ fn diff_marks_a_transition_that_became_a_self_loop() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("| SYN_SENT | segment.Syn | - | RecordSyn, SendSynAck, Discard -> SYN_RCVD (tcp.fsm:"),
+        out.contains(
+            "| SYN_SENT | segment.Syn | - | RecordSyn, SendSynAck, Discard -> SYN_RCVD (tcp.fsm:"
+        ),
         "{out}"
     );
     assert!(
