@@ -5,6 +5,8 @@
 //! ([`tcp_core::engine::interpreted::LookupObserver`]) with the values of all
 //! the pair's guards; [`CellIndex`] maps that to a [`Cell`] of
 //! [`Spec::cells`]. A cell nothing reaches must be explained by
+//! [`cell_reason`]: the spec's own `-> impossible` rows (their doc says why),
+//! or, for the cells of rows that other cells do reach,
 //! [`unreachable_reason`] (the classifier never emits the event in that
 //! state, the timer is never armed there, the guard outcome is impossible);
 //! a cell with a reason that *is* reached means the reason is wrong. Both are
@@ -21,7 +23,7 @@ use tcp_core::config::KeepaliveConfig;
 use tcp_core::engine::interpreted::{Lookup, LookupObserver};
 use tcp_core::engine::{AnyEngine, InterpretedEngine};
 use tcp_core::{Config, Duration};
-use tcp_fsm_spec::{Cell, EventId, Origin, Spec, StateId};
+use tcp_fsm_spec::{Cell, EventId, Origin, Spec, StateId, Target};
 
 use crate::lockstep::{establish, lockstep_config, Input, Lockstep, SeqPick};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -325,8 +327,8 @@ pub struct CellCoverage {
     pub scenarios: Vec<String>,
     /// How many random runs reached it.
     pub random_runs: usize,
-    /// Why it cannot be reached, from [`unreachable_reason`].
-    pub reason: Option<&'static str>,
+    /// Why it cannot be reached, from [`cell_reason`].
+    pub reason: Option<String>,
 }
 
 impl CellCoverage {
@@ -379,7 +381,7 @@ impl CoverageReport {
     pub fn problems(&self, spec: &Spec) -> Vec<String> {
         let mut out: Vec<String> = self.scenario_failures.clone();
         for c in &self.cells {
-            match (c.reached(), c.reason) {
+            match (c.reached(), &c.reason) {
                 (false, None) => out.push(format!(
                     "NOT REACHED and no reason: {}",
                     describe_cell(spec, &c.cell)
@@ -419,7 +421,7 @@ impl CoverageReport {
             "state", "event", "guards", "row"
         );
         for c in &self.cells {
-            let status = match (c.reached(), c.reason) {
+            let status = match (c.reached(), &c.reason) {
                 (true, None) => reached_by(c),
                 (false, Some(r)) => format!("unreachable: {r}"),
                 (false, None) => "NOT REACHED (no reason)".to_string(),
@@ -498,7 +500,7 @@ pub fn measure(
             cell: cell.clone(),
             scenarios: Vec::new(),
             random_runs: 0,
-            reason: unreachable_reason(&spec, cell),
+            reason: cell_reason(&spec, cell),
         })
         .collect();
 
@@ -543,8 +545,6 @@ const R_SYNC_FLAG_CLASSES: &str = "in synchronized states the classifier emits R
 const R_EXACT_IMPLIES_WINDOW: &str = "guard outcome impossible: seq_exact (SEG.SEQ = RCV.NXT) implies in_window (RCV.NXT =< SEG.SEQ < RCV.NXT+max(RCV.WND,1))";
 const R_FIN_ONCE: &str = "CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT are entered only after ProcessFin took the peer's FIN, and the classifier emits Fin only while no FIN has been received (fin_received)";
 const R_FIN_ALREADY_ACKED: &str = "FIN-WAIT-2 and TIME-WAIT are entered only once our FIN is acknowledged, so no later ACK acknowledges it for the first time";
-const R_USER_TIMER: &str =
-    "timer User is never armed: no row has StartTimer(User) and the data path never sets it";
 const R_TIMEWAIT_TIMER: &str = "timer TimeWait is armed only by rows that enter or stay in TIME-WAIT, and TIME-WAIT is left only for CLOSED through DeleteTcb, which stops every timer";
 const R_NO_TIMERS: &str = "no timer runs in CLOSED or LISTEN: every row into them runs DeleteTcb (which stops all timers), a fresh connection has none, and nothing is sent there that arms one";
 const R_KEEPALIVE_BEFORE: &str = "timer Keepalive is armed only by SignalEstablished (on entering ESTABLISHED) and stopped by DeleteTcb; SYN-SENT and SYN-RECEIVED come before it";
@@ -555,7 +555,21 @@ const R_PERSIST_SYN_SENT: &str = "timer Persist is armed only when queued data m
 const R_PERSIST_SYN_RECEIVED: &str = "timer Persist is armed only while the retransmission timer is idle, and the SYN,ACK keeps the retransmission timer running for all of SYN-RECEIVED (acknowledged: ESTABLISHED; exhausted: CLOSED)";
 const R_NO_FIN_BEFORE_CLOSE: &str = "our FIN is queued only by the user's CLOSE (SendFin), which leaves SYN-RECEIVED and ESTABLISHED for FIN-WAIT-1 and CLOSE-WAIT for LAST-ACK; a TCB created anew (CreateTcb) carries no FIN of an earlier connection";
 const R_KEEPALIVE_TIME_WAIT: &str = "both rows into TIME-WAIT run StopTimer(Keepalive) (RFC 9293 §3.10.7.4 \"turn off the other timers\") and only SignalEstablished arms it again";
-const R_ALL_ACKED: &str = "FIN-WAIT-2 and TIME-WAIT are entered when the ACK of our FIN acknowledges everything (SND.UNA = SND.NXT stops the retransmission timer, nothing is left unsent for Persist), and nothing sent afterwards (ACKs, keep-alive probes) arms either timer";
+const R_ALL_ACKED: &str = "FIN-WAIT-2 and TIME-WAIT are entered when the ACK of our FIN acknowledges everything (SND.UNA = SND.NXT stops the retransmission and user timers, nothing is left unsent for Persist), and nothing sent afterwards (ACKs, keep-alive probes) arms either timer";
+
+/// Why a cell cannot be reached: the spec's own claim when the cell's row is
+/// `-> impossible` (its doc), else the derived [`unreachable_reason`].
+pub fn cell_reason(spec: &Spec, cell: &Cell) -> Option<String> {
+    let row = spec.row(cell.row);
+    if row.target == Target::Impossible {
+        return Some(format!(
+            "declared impossible ({}): {}",
+            spec.row_location(cell.row),
+            row.doc
+        ));
+    }
+    unreachable_reason(spec, cell).map(str::to_string)
+}
 
 /// Why a cell of the real `tcp.fsm` can never be reached, or `None` when it
 /// can. Derived systematically from the classifier
@@ -605,7 +619,6 @@ pub fn unreachable_reason(spec: &Spec, cell: &Cell) -> Option<&'static str> {
             }
         }
         Origin::Timer => match (name, state) {
-            ("User", _) => Some(R_USER_TIMER),
             ("TimeWait", s) if s != "TimeWait" => Some(R_TIMEWAIT_TIMER),
             (_, "Closed" | "Listen") => Some(R_NO_TIMERS),
             ("Keepalive", "SynSent" | "SynReceived") => Some(R_KEEPALIVE_BEFORE),
@@ -616,7 +629,7 @@ pub fn unreachable_reason(spec: &Spec, cell: &Cell) -> Option<&'static str> {
             }
             ("Persist", "SynSent") => Some(R_PERSIST_SYN_SENT),
             ("Persist", "SynReceived") => Some(R_PERSIST_SYN_RECEIVED),
-            ("Persist" | "Retransmission", "FinWait2" | "TimeWait") => Some(R_ALL_ACKED),
+            ("Persist" | "Retransmission" | "User", "FinWait2" | "TimeWait") => Some(R_ALL_ACKED),
             _ => None,
         },
     }

@@ -127,6 +127,9 @@ pub fn lockstep_config() -> Config {
         synack_retries: 3,
         data_retries: 4,
         challenge_ack_limit: 5,
+        // Longer than the SYN retries (1+2+4+8 s), shorter than the data
+        // retries (1+2+4+8+16 s): both ends of RFC 9293 §3.10.8 get exercised.
+        user_timeout: Some(Duration::from_secs(20)),
         ..Config::default()
     }
 }

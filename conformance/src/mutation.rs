@@ -18,9 +18,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 
+use tcp_core::engine::interpreted::{Lookup, LookupObserver};
 use tcp_core::engine::{AnyEngine, InterpretedEngine, InterpretedSpec, SpecBindError};
 use tcp_core::EngineKind;
-use tcp_fsm_spec::{ActionArg, ActionRef, Origin, RowId, Spec, StateId, Target};
+use tcp_fsm_spec::{ActionArg, ActionRef, RowId, Spec, StateId, Target};
 
 use crate::coverage::{
     self, describe_cell, load_scenarios, random_runs, unreachable_reason, CellIndex, CellRecorder,
@@ -82,6 +83,7 @@ impl Mutant {
             .map_or("*".to_string(), |s| spec.state(s).name.clone());
         let change = match &self.mutation {
             Mutation::Target(Target::Stay) => "next state -> stay".to_string(),
+            Mutation::Target(Target::Impossible) => "next state -> impossible".to_string(),
             Mutation::Target(Target::State(s)) => {
                 format!("next state -> {}", spec.state(*s).name)
             }
@@ -113,7 +115,10 @@ pub fn mutants(spec: &Spec) -> Result<Vec<Mutant>, MutationError> {
         .action_by_name("SendAck")
         .ok_or(MutationError::MissingAction("SendAck"))?;
     let mut out = Vec::new();
-    for row in &spec.rows {
+    // An `-> impossible` row has neither a next state nor actions to change:
+    // the spec claims no input reaches it, which every check verifies
+    // instead (a mutant that makes the engine reach it is killed).
+    for row in spec.rows.iter().filter(|r| r.target != Target::Impossible) {
         let own: Vec<StateId> = row.state.into_iter().collect();
         match row.target {
             Target::Stay => {
@@ -138,6 +143,7 @@ pub fn mutants(spec: &Spec) -> Result<Vec<Mutant>, MutationError> {
                     });
                 }
             }
+            Target::Impossible => continue,
         }
         let mutation = if row.actions.is_empty() {
             Mutation::AddAction(ActionRef {
@@ -159,13 +165,12 @@ pub fn mutants(spec: &Spec) -> Result<Vec<Mutant>, MutationError> {
 
 const E_UNREACHABLE_ROW: &str =
     "the row is used only by unreachable cells (see `tcpfsm coverage`), so no input ever takes it";
-const E_DISCARD_LAST_CHECK: &str = "Discard after Rst or Unacceptable changes nothing: the classifier emits no further event for that segment (RFC 9293 §3.10.7.4 ends the processing there)";
 const E_ACK_BEFORE_SYNC: &str = "SendAck in SYN-SENT on a row that stays there sends nothing (no ACK leaves before a synchronized state), and every way out clears the pending ACK: the ACK of the SYN,ACK or the SYN,ACK of a simultaneous open carries it, or DeleteTcb drops it (in LISTEN the pending ACK is visible: it keeps a deleted connection from being finished)";
-const E_DISCARD_OPENING: &str = "Discard in CLOSED, LISTEN or SYN-SENT on a row that stays there changes nothing: the engine stops after the flag-class event unless the state became synchronized";
 
 /// Why a mutant of the real `tcp.fsm` cannot be told apart from it, or
-/// `None`. Rules, not a list: a row no reachable cell uses; a Discard whose
-/// segment processing ends anyway.
+/// `None`. Rules, not a list: a row no reachable cell uses (the real spec
+/// declares such rows `-> impossible`, so this is a safety net for edited
+/// specs); an ACK that cannot leave before the connection is synchronized.
 pub fn equivalent_reason(spec: &Spec, mutant: &Mutant) -> Option<&'static str> {
     let cells: Vec<_> = spec
         .cells()
@@ -176,8 +181,6 @@ pub fn equivalent_reason(spec: &Spec, mutant: &Mutant) -> Option<&'static str> {
         return Some(E_UNREACHABLE_ROW);
     }
     let row = spec.row(mutant.row);
-    let opening =
-        |s: StateId| matches!(spec.state(s).name.as_str(), "Closed" | "Listen" | "SynSent");
     let reachable_states: BTreeSet<StateId> = cells
         .iter()
         .filter(|c| unreachable_reason(spec, c).is_none())
@@ -188,24 +191,6 @@ pub fn equivalent_reason(spec: &Spec, mutant: &Mutant) -> Option<&'static str> {
             |s: &StateId| spec.state(*s).name == "SynSent" && spec.next_state(row, *s) == *s;
         if spec.action(a.action).name == "SendAck" && reachable_states.iter().all(before_sync) {
             return Some(E_ACK_BEFORE_SYNC);
-        }
-    }
-    let drops_discard = mutant.mutation == Mutation::DropLastAction
-        && row
-            .actions
-            .last()
-            .is_some_and(|a| spec.action(a.action).name == "Discard");
-    if drops_discard {
-        let event = spec.event(row.event);
-        if event.origin == Origin::Segment && matches!(event.name.as_str(), "Rst" | "Unacceptable")
-        {
-            return Some(E_DISCARD_LAST_CHECK);
-        }
-        let stays_opening = reachable_states
-            .iter()
-            .all(|s| opening(*s) && opening(spec.next_state(row, *s)));
-        if stays_opening {
-            return Some(E_DISCARD_OPENING);
         }
     }
     None
@@ -299,6 +284,14 @@ enum CheckKind {
 }
 
 impl Check {
+    /// `scenario handshake/active_open` or `random run 17`.
+    fn label(&self) -> String {
+        match &self.kind {
+            CheckKind::Scenario { named, .. } => format!("scenario {}", named.label),
+            CheckKind::Random(run) => format!("random run {}", run.label),
+        }
+    }
+
     /// `Some(why)` when `engine` is told apart from the per-state engine:
     /// for a scenario, its expectations or its exchange log; for a random
     /// run, the lockstep observation after any input, or whether the
@@ -565,12 +558,42 @@ fn judge(spec: &Spec, mutant: &Mutant, checks: &[Check]) -> Result<Verdict, Muta
         .filter(|c| c.rows.contains(&mutant.row))
         .collect();
     if !relevant.is_empty() {
-        let bound = Arc::new(InterpretedSpec::bind(mutant.apply(spec))?);
-        let engine = InterpretedEngine::new(bound);
+        let mutated = mutant.apply(spec);
+        let impossible: Vec<bool> = mutated
+            .rows
+            .iter()
+            .map(|r| r.target == Target::Impossible)
+            .collect();
+        let bound = Arc::new(InterpretedSpec::bind(mutated)?);
+        // The first `-> impossible` row the mutant's engine chose, if any.
+        let reached: Arc<Mutex<Option<RowId>>> = Arc::new(Mutex::new(None));
+        let observer: LookupObserver = {
+            let reached = Arc::clone(&reached);
+            Arc::new(move |lookup: &Lookup<'_>| {
+                if impossible.get(lookup.row.index()).copied().unwrap_or(false) {
+                    let mut r = reached.lock().unwrap_or_else(PoisonError::into_inner);
+                    r.get_or_insert(lookup.row);
+                }
+            })
+        };
+        let engine = InterpretedEngine::new(bound).with_observer(observer);
         for check in relevant {
             let engine = AnyEngine::Interpreted(engine.clone());
             if let Some(why) = guarded(|| check.kills(engine)) {
                 return Ok(Verdict::Killed(why));
+            }
+            // The spec claims that row cannot be reached (GRAMMAR.md): the
+            // coverage check that holds the claim fails for this mutant.
+            let hit = reached
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(row) = hit {
+                return Ok(Verdict::Killed(format!(
+                    "{}: reaches the row declared impossible at {}",
+                    check.label(),
+                    spec.row_location(row)
+                )));
             }
         }
     }

@@ -82,7 +82,8 @@ fn unreachable_reasons_follow_the_classifier_timers_and_guards() {
         .contains("seq_exact"));
     assert!(reason("ESTABLISHED", "segment.Rst", &exact_in).is_none());
     // Timers.
-    assert!(reason("ESTABLISHED", "timer.User", &[]).is_some());
+    assert!(reason("ESTABLISHED", "timer.User", &[]).is_none());
+    assert!(reason("FIN_WAIT_2", "timer.User", &[]).is_some());
     assert!(reason("FIN_WAIT_1", "timer.TimeWait", &[]).is_some());
     assert!(reason("TIME_WAIT", "timer.TimeWait", &[]).is_none());
     assert!(reason(

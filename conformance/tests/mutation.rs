@@ -45,9 +45,10 @@ fn mutation_score_is_at_least_95_percent() {
         100.0 * report.score(),
         100.0 * report.score_without_equivalent()
     );
+    // Issue 4: killed over all mutants, equivalent ones counted as not killed.
     assert!(
-        report.score_without_equivalent() >= 0.95,
-        "mutation score below 95%:\n{}",
+        report.score() >= 0.95,
+        "mutation score (killed / all mutants) below 95%:\n{}",
         report.render()
     );
 }
@@ -58,6 +59,11 @@ fn every_row_gets_next_state_and_action_mutants() {
     let all = mutants(&spec).unwrap();
     for row in &spec.rows {
         let of_row: Vec<&Mutant> = all.iter().filter(|m| m.row == row.id).collect();
+        if row.target == Target::Impossible {
+            // Nothing to change: the claim itself is what every check tests.
+            assert!(of_row.is_empty(), "{}", spec.row_text(row.id));
+            continue;
+        }
         let targets = of_row
             .iter()
             .filter(|m| matches!(m.mutation, Mutation::Target(_)))
@@ -103,14 +109,27 @@ fn equivalent_reasons_are_derived_not_listed() {
         row: row_at(&spec, text),
         mutation: Mutation::DropLastAction,
     };
-    // A row no reachable cell uses.
-    let user = drop("on timer.User");
-    assert!(equivalent_reason(&spec, &user)
+    // A SendAck added where no ACK can leave yet (SYN-SENT, staying).
+    let syn_sent = spec.state_ids().find(|s| spec.state(*s).name == "SynSent");
+    let receive = spec
+        .rows
+        .iter()
+        .find(|r| r.state == syn_sent && spec.event(r.event).name == "Receive")
+        .unwrap();
+    let add_ack = Mutant {
+        row: receive.id,
+        mutation: Mutation::AddAction(tcp_fsm_spec::ActionRef {
+            action: spec.action_by_name("SendAck").unwrap(),
+            arg: None,
+        }),
+    };
+    assert!(equivalent_reason(&spec, &add_ack)
         .unwrap()
-        .contains("unreachable"));
-    // Discard after the RST check: nothing follows anyway.
+        .contains("SYN-SENT"));
+    // Discard after the RST check matters now: the rows, not the
+    // classifier, end the processing (tcp.fsm header).
     let rst = drop("on segment.Rst [in_window, rfc5961_rst] / SendChallengeAck, Discard");
-    assert!(equivalent_reason(&spec, &rst).is_some());
+    assert!(equivalent_reason(&spec, &rst).is_none());
     // Discard after a SYN in a synchronized state matters (text and FIN follow).
     let syn = drop("on segment.Syn [rfc5961_syn] / SendChallengeAck, Discard -> stay");
     assert!(equivalent_reason(&spec, &syn).is_none());

@@ -15,12 +15,10 @@
 //!
 //! Two option sets: `full` (our defaults: RFC 7323 timestamps and RFC 2018
 //! SACK on both stacks, window scaling) and `bare` (window scaling only).
-//! The `full` runs are ignored while tcp-core fills segments with SMSS bytes
-//! of data *plus* options: with timestamps (or SACK blocks) its packets are
-//! 1512 bytes on a 1500-byte MTU and the link drops them (RFC 9293 §3.7.1:
-//! Eff.snd.MSS is reduced by the TCP options; smoltcp sends 1448-byte
-//! payloads). Run them with `cargo test -p conformance --test
-//! smoltcp_interop -- --include-ignored`.
+//! With timestamps (and SACK blocks) on, the payload of a full segment is
+//! SMSS less the options (RFC 9293 §3.7.1, Eff.snd.MSS): the `full` runs
+//! check that no packet exceeds the 1500-byte MTU of the link, which drops
+//! anything larger.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -379,16 +377,12 @@ interop! {
     smoltcp_active_open_to_per_state_64mib_each_way_bare:
         smoltcp_opens_to_ours(PerStateEngine, Scenario::ideal(NewReno, Bare));
 
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     table_active_open_to_smoltcp_64mib_each_way_full:
         ours_opens_to_smoltcp(TableEngine, Scenario::ideal(NewReno, Full));
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     per_state_active_open_to_smoltcp_64mib_each_way_full:
         ours_opens_to_smoltcp(PerStateEngine, Scenario::ideal(NewReno, Full));
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     smoltcp_active_open_to_table_64mib_each_way_full:
         smoltcp_opens_to_ours(TableEngine, Scenario::ideal(NewReno, Full));
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     smoltcp_active_open_to_per_state_64mib_each_way_full:
         smoltcp_opens_to_ours(PerStateEngine, Scenario::ideal(NewReno, Full));
 
@@ -410,16 +404,12 @@ interop! {
     smoltcp_active_open_to_per_state_lossy_cubic_bare:
         smoltcp_opens_to_ours(PerStateEngine, Scenario::lossy(Cubic, Bare));
 
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     table_active_open_to_smoltcp_lossy_newreno_full:
         ours_opens_to_smoltcp(TableEngine, Scenario::lossy(NewReno, Full));
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     per_state_active_open_to_smoltcp_lossy_newreno_full:
         ours_opens_to_smoltcp(PerStateEngine, Scenario::lossy(NewReno, Full));
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     smoltcp_active_open_to_table_lossy_cubic_full:
         smoltcp_opens_to_ours(TableEngine, Scenario::lossy(Cubic, Full));
-    #[ignore = "tcp-core sends SMSS data plus options, over the MTU (see the header)"]
     smoltcp_active_open_to_per_state_lossy_cubic_full:
         smoltcp_opens_to_ours(PerStateEngine, Scenario::lossy(Cubic, Full));
 }

@@ -840,9 +840,12 @@ impl Tcb {
         // RFC 6298 §5.2/§5.3.
         if self.snd_una == self.snd_nxt {
             self.timers.stop(TimerKind::Retransmission);
+            self.timers.stop(TimerKind::User);
         } else {
             self.timers
                 .set(TimerKind::Retransmission, self.now + self.rtt.rto());
+            // RFC 9293 §3.10.8: the user timeout measures time without progress.
+            self.start_timer(TimerKind::User);
         }
         let sample = AckSample {
             now: self.now,
@@ -1159,6 +1162,27 @@ impl Tcb {
         wnd.min(65_535) as u16
     }
 
+    /// Data bytes per segment: SMSS less the options every data segment of
+    /// this connection carries (RFC 9293 §3.7.1, Eff.snd.MSS subtracts the
+    /// TCP options; RFC 6691 §2). SACK blocks count at their largest size
+    /// while the receive buffer holds out-of-order data, so a segment never
+    /// grows past the MTU when a block is added between two sends.
+    fn eff_mss(&self) -> u32 {
+        let mut options = 0;
+        if self.ts_enabled {
+            options += 12; // NOP NOP TS (RFC 7323 §3)
+        }
+        if self.sack_enabled && self.rcvbuf.has_out_of_order() {
+            // RFC 2018 §3: 3 blocks beside timestamps, else 4 (NOP NOP + 2 + 8n).
+            options += if self.ts_enabled {
+                4 + 3 * 8
+            } else {
+                4 + 4 * 8
+            };
+        }
+        self.smss.saturating_sub(options).max(1)
+    }
+
     fn data_options(&self) -> TcpOptions {
         let mut o = TcpOptions::default();
         if self.ts_enabled {
@@ -1222,6 +1246,11 @@ impl Tcb {
             self.timers
                 .set(TimerKind::Retransmission, self.now + self.rtt.rto());
         }
+        // RFC 9293 §3.10.8 USER TIMEOUT (RFC 5482 §3, RFC 1122 §4.2.3.5 R2 as
+        // a time): sent data may stay unacknowledged this long at most.
+        if !self.timers.is_armed(TimerKind::User) {
+            self.start_timer(TimerKind::User);
+        }
     }
 
     fn emit_new_data(&mut self, buf: &mut [u8]) -> Option<usize> {
@@ -1240,12 +1269,13 @@ impl Tcb {
                 return None;
             }
             let avail = end.since(ptr);
-            let len = avail.min(self.smss).min(usable);
+            let eff_mss = self.eff_mss();
+            let len = avail.min(eff_mss).min(usable);
             // RFC 9293 §3.7.4 Nagle / §3.8.6.2.1 sender SWS avoidance: hold a
             // small segment while data is outstanding, unless it is the last
             // piece before our FIN.
             // Retransmissions (after an RTO, `ptr` went back) are never held.
-            let small = len < self.smss && !ptr.lt(self.snd_nxt);
+            let small = len < eff_mss && !ptr.lt(self.snd_nxt);
             let outstanding = self.snd_una != self.snd_nxt;
             if small && outstanding && self.config.nagle && !self.fin_queued && len == avail {
                 return None;
@@ -1285,7 +1315,10 @@ impl Tcb {
             return None;
         }
         if seq.lt(end) {
-            let len = end.since(seq).min(self.smss).min(self.snd_nxt.since(seq));
+            let len = end
+                .since(seq)
+                .min(self.eff_mss())
+                .min(self.snd_nxt.since(seq));
             let with_fin = self.fin_sent() && seq + len == end;
             let n = self.emit_segment_at(buf, seq, len, with_fin)?;
             if retransmission {

@@ -220,9 +220,13 @@ fn rows_metadata_matches_the_ir() {
         assert_eq!(actions, row.actions);
         let target = match row.target {
             tcp_fsm_spec::Target::State(s) => Some(s.index()),
-            tcp_fsm_spec::Target::Stay => None,
+            tcp_fsm_spec::Target::Stay | tcp_fsm_spec::Target::Impossible => None,
         };
         assert_eq!(info.target.map(State::index), target);
+        assert_eq!(
+            info.impossible,
+            row.target == tcp_fsm_spec::Target::Impossible
+        );
     }
 }
 

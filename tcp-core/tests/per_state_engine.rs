@@ -233,6 +233,21 @@ impl<E: Engine + Default> Lone<E> {
     }
 }
 
+/// The connection timed out: CLOSED, "timed out" then Closed reported, no
+/// timer left (RFC 9293 §3.10.8).
+#[track_caller]
+fn assert_timed_out<E: Engine + Default>(t: &mut Lone<E>) {
+    assert_eq!(t.state(), TcpState::Closed);
+    assert_eq!(
+        t.events(),
+        [
+            ConnEvent::Error(ConnectionError::TimedOut),
+            ConnEvent::Closed
+        ]
+    );
+    assert_eq!(t.conn.poll_timeout(), None);
+}
+
 // ---------------------------------------------------------------- Lone set-ups
 //
 // Sequence numbers after each set-up: ours start at ISS (SYN) and data at
@@ -816,21 +831,104 @@ fn syn_sent_retransmission_exhausted_times_out<E: Engine + Default>() {
     assert_eq!(gaps, expected);
     let final_wait = (last - *syn_times.last().unwrap()).as_secs();
     assert_eq!(final_wait, (1u64 << retries).min(rto_max.as_secs()));
-    assert_eq!(t.state(), TcpState::Closed);
-    assert_eq!(
-        t.events(),
-        [
-            ConnEvent::Error(ConnectionError::TimedOut),
-            ConnEvent::Closed
-        ]
-    );
-    assert_eq!(t.conn.poll_timeout(), None);
+    assert_timed_out(&mut t);
     let traces: Vec<_> = t.conn.drain_traces().collect();
     let last_trace = traces.last().unwrap();
     assert_eq!(
         (last_trace.tcp_state, last_trace.origin),
         (TcpState::Closed, TraceOrigin::Timer)
     );
+}
+
+// ---------------------------------------------------------------- user timeout
+//
+// RFC 9293 §3.10.8 USER TIMEOUT: "flush all queues, signal the user 'error:
+// connection aborted due to user timeout' ..., delete the TCB, enter the
+// CLOSED state"; RFC 5482 §3 and RFC 1122 §4.2.3.5: the time sent data may
+// stay unacknowledged. No RST is sent.
+
+fn user_timeout_config(secs: u64) -> Config {
+    Config {
+        user_timeout: Some(Duration::from_secs(secs)),
+        ..config()
+    }
+}
+
+/// Fires timers until the connection leaves `state`; returns when it did and
+/// every segment sent meanwhile.
+fn fire_until_not<E: Engine + Default>(t: &mut Lone<E>, state: TcpState) -> (Instant, Vec<Sent>) {
+    let mut sent = Vec::new();
+    while t.state() == state {
+        t.fire_next_timer();
+        sent.extend(t.out());
+    }
+    (t.now, sent)
+}
+
+fn syn_sent_user_timeout_aborts_before_syn_retries<E: Engine + Default>() {
+    // SYN retransmissions at 1 s and 3 s (RFC 6298 §5.5); the 5 s user
+    // timeout ends the attempt before the next one at 7 s.
+    let mut t = syn_sent::<E>(user_timeout_config(5));
+    let (at, sent) = fire_until_not(&mut t, TcpState::SynSent);
+    assert_eq!(at, Instant::ZERO + Duration::from_secs(5));
+    assert_eq!(sent.len(), 2, "two SYN retransmissions: {sent:#?}");
+    assert!(sent.iter().all(|s| s.is(Flags::SYN, ISS, None)));
+    assert_timed_out(&mut t);
+}
+
+fn established_user_timeout_aborts_unacknowledged_data<E: Engine + Default>() {
+    let mut t = established::<E>(user_timeout_config(10));
+    t.conn.send(t.now, b"hello").unwrap();
+    assert_eq!(t.out().len(), 1);
+    let (at, sent) = fire_until_not(&mut t, TcpState::Established);
+    assert_eq!(at, Instant::ZERO + Duration::from_secs(10));
+    // Retransmissions at 1 s, 3 s and 7 s, then the user timeout; no RST.
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    assert!(sent.iter().all(|s| s.payload == b"hello"));
+    assert_eq!(t.state(), TcpState::Closed);
+    assert!(t
+        .events()
+        .contains(&ConnEvent::Error(ConnectionError::TimedOut)));
+    // The TCB is gone: RFC 9293 §3.10.2 SEND in CLOSED.
+    assert_eq!(
+        t.conn.send(t.now, b"x"),
+        Err(ConnectionError::ConnectionDoesNotExist)
+    );
+}
+
+fn established_user_timeout_restarts_on_progress<E: Engine + Default>() {
+    let mut t = established::<E>(user_timeout_config(10));
+    let mss = 536; // the peer sent no MSS option (RFC 9293 §3.7.1 default)
+    t.conn.send(t.now, &vec![7u8; 2 * mss]).unwrap();
+    assert_eq!(t.out().len(), 2);
+    // At 0.5 s the first segment is acknowledged: the timeout restarts.
+    t.now = Instant::ZERO + Duration::from_millis(500);
+    t.seg(Flags::ACK, peer(1), ours(1 + mss as u32));
+    assert_none(&t.out());
+    let (at, _) = fire_until_not(&mut t, TcpState::Established);
+    assert_eq!(at, Instant::ZERO + Duration::from_millis(10_500));
+    assert_eq!(t.state(), TcpState::Closed);
+}
+
+fn established_user_timeout_stopped_when_all_acknowledged<E: Engine + Default>() {
+    let mut t = established::<E>(user_timeout_config(10));
+    t.conn.send(t.now, b"hello").unwrap();
+    assert_eq!(t.out().len(), 1);
+    t.now = Instant::ZERO + Duration::from_millis(300);
+    t.seg(Flags::ACK, peer(1), ours(6));
+    // Nothing outstanding, no keep-alive: no timer at all, an idle
+    // connection stays open.
+    assert_eq!(t.conn.poll_timeout(), None);
+    assert_eq!(t.state(), TcpState::Established);
+}
+
+fn last_ack_user_timeout_aborts_unacknowledged_fin<E: Engine + Default>() {
+    let mut t = last_ack::<E>(user_timeout_config(4));
+    let start = t.now;
+    let (at, sent) = fire_until_not(&mut t, TcpState::LastAck);
+    assert_eq!(at, start + Duration::from_secs(4));
+    assert!(sent.iter().all(|s| s.ctl() == fin_ack()), "{sent:#?}");
+    assert_eq!(t.state(), TcpState::Closed);
 }
 
 // ====================================================================== SYN-RECEIVED
@@ -1839,6 +1937,11 @@ macro_rules! all_scenarios {
     ($module:ident, $engine:ty) => {
         engine_suite!($module, $engine;
             closed_calls_fail_connection_does_not_exist,
+            syn_sent_user_timeout_aborts_before_syn_retries,
+            established_user_timeout_aborts_unacknowledged_data,
+            established_user_timeout_restarts_on_progress,
+            established_user_timeout_stopped_when_all_acknowledged,
+            last_ack_user_timeout_aborts_unacknowledged_fin,
             closed_segment_is_answered_with_rst,
             closed_rst_is_dropped,
             closed_active_open_sends_syn_enters_syn_sent,

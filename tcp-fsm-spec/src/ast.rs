@@ -155,4 +155,6 @@ pub enum TargetAst {
     State(Ident),
     /// `stay`, with its span.
     Stay(Span),
+    /// `impossible`, with its span.
+    Impossible(Span),
 }

@@ -103,6 +103,10 @@ pub fn to_dot(spec: &Spec, opts: &DotOptions) -> String {
         for e in spec.event_ids() {
             for &r in spec.rows_for(s, e) {
                 let row = spec.row(r);
+                // An impossible row is no transition (GRAMMAR.md).
+                if row.target == Target::Impossible {
+                    continue;
+                }
                 let to = spec.next_state(row, s);
                 if to == s && !opts.include_self_loops {
                     continue;

@@ -120,7 +120,7 @@ impl Spec {
     pub fn next_state(&self, row: &Row, from: StateId) -> StateId {
         match row.target {
             Target::State(s) => s,
-            Target::Stay => from,
+            Target::Stay | Target::Impossible => from,
         }
     }
 
@@ -256,6 +256,7 @@ impl Spec {
         s.push_str(" -> ");
         match row.target {
             Target::Stay => s.push_str("stay"),
+            Target::Impossible => s.push_str("impossible"),
             Target::State(t) => s.push_str(&self.state(t).name),
         }
         s

@@ -172,6 +172,11 @@ pub enum Target {
     State(StateId),
     /// `-> stay`: the state does not change.
     Stay,
+    /// `-> impossible`: the spec claims no input reaches the row's cells
+    /// (its `///` doc says why). It has no actions; an engine that reaches
+    /// it anyway stays where it is and does nothing, and the conformance
+    /// suite reports the claim broken.
+    Impossible,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -8,8 +8,22 @@ use crate::span::Span;
 
 /// The words that cannot name a declaration.
 pub const KEYWORDS: &[&str] = &[
-    "machine", "initial", "states", "events", "actions", "guards", "errors", "state", "on", "stay",
-    "local", "packet", "app", "segment", "timer",
+    "machine",
+    "initial",
+    "states",
+    "events",
+    "actions",
+    "guards",
+    "errors",
+    "state",
+    "on",
+    "stay",
+    "impossible",
+    "local",
+    "packet",
+    "app",
+    "segment",
+    "timer",
 ];
 
 /// Whether `word` is one of [`KEYWORDS`].

@@ -45,6 +45,7 @@ pub fn to_markdown(spec: &Spec) -> String {
         let next = spec.next_state(row, c.state);
         let next = match row.target {
             Target::Stay => format!("{} (stay)", spec.state(next).display),
+            Target::Impossible => "impossible".to_string(),
             Target::State(_) => spec.state(next).display.clone(),
         };
         let actions: Vec<String> = row

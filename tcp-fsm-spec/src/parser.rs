@@ -497,7 +497,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `DOC* 'on' ORIGIN '.' IDENT guards? actions? '->' (IDENT | 'stay')`,
+    /// `DOC* 'on' ORIGIN '.' IDENT guards? actions? '->' (IDENT | 'stay' | 'impossible')`,
     /// at `on`. `None` when not even the event could be parsed.
     fn row(&mut self) -> Option<RowAst> {
         let doc = std::mem::take(&mut self.docs);
@@ -632,8 +632,12 @@ impl<'a> Parser<'a> {
                 self.bump();
                 row.target = Some(TargetAst::Stay(t.span));
             }
+            TokenKind::Ident(w) if w == "impossible" => {
+                self.bump();
+                row.target = Some(TargetAst::Impossible(t.span));
+            }
             _ => {
-                let ident = self.name("a target state or `stay` after `->`")?;
+                let ident = self.name("a target state, `stay` or `impossible` after `->`")?;
                 row.target = Some(TargetAst::State(ident));
             }
         }

@@ -517,8 +517,23 @@ impl Validator<'_> {
                 None => ok = false,
             }
         }
+        // E0010: an impossible row does nothing.
+        if let Some(TargetAst::Impossible(_)) = &row.target {
+            if let Some(first) = row.actions.first() {
+                let d = Diagnostic::new(
+                    "E0010",
+                    first.ident.span,
+                    "an `impossible` row has actions".to_string(),
+                )
+                .note("`-> impossible` claims no input reaches the row; it has nothing to do")
+                .help("drop the actions, or give the row a target state or `stay`");
+                self.push(d);
+                ok = false;
+            }
+        }
         let target = match &row.target {
             Some(TargetAst::Stay(_)) => Some(Target::Stay),
+            Some(TargetAst::Impossible(_)) => Some(Target::Impossible),
             Some(TargetAst::State(ident)) => match self.state_names.get(&ident.name) {
                 Some(s) => Some(Target::State(*s)),
                 None => {

@@ -118,6 +118,32 @@ fn e0008_packet_action_outside_segment_rows() {
 }
 
 #[test]
+fn e0010_actions_on_an_impossible_row() {
+    let d = diagnostics_of("e0010_impossible_actions.fsm", &["E0010"]);
+    assert_eq!(d.len(), 1, "{}", d.render());
+    assert_eq!(d.iter().next().unwrap().span.line, 12);
+    insta::assert_snapshot!(d.render());
+}
+
+#[test]
+fn impossible_row_without_actions_is_valid() {
+    let text = std::fs::read_to_string(fixture_path("e0010_impossible_actions.fsm"))
+        .unwrap()
+        .replace("/ SendAck, QueueText -> impossible", "-> impossible");
+    let spec = tcp_fsm_spec::parse_spec("e0010.fsm", &text).unwrap();
+    let row = spec
+        .rows
+        .iter()
+        .find(|r| r.target == tcp_fsm_spec::Target::Impossible)
+        .unwrap();
+    assert!(row.actions.is_empty());
+    assert_eq!(spec.row_text(row.id), "on segment.Text -> impossible");
+    // An impossible row stays where it is and does nothing.
+    let closed = spec.state_ids().next().unwrap();
+    assert_eq!(spec.next_state(row, closed), closed);
+}
+
+#[test]
 fn e0009_uncovered_pair() {
     let d = diagnostics_of("e0009_uncovered_pair.fsm", &["E0009"]);
     assert!(d.iter().any(|x| x

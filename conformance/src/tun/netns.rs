@@ -230,11 +230,22 @@ where
     let handle = ns.spawn(name, move || -> Result<_, NetnsError> {
         prepare_namespace()?;
         let outcome = panic::catch_unwind(AssertUnwindSafe(body));
-        let left: Vec<String> = super::device::interface_names()
-            .map_err(NetnsError::Open)?
-            .into_iter()
-            .filter(|n| n != "lo")
-            .collect();
+        // Closing a TUN descriptor unregisters the device, but the kernel
+        // finishes that asynchronously (it waits for the last references,
+        // `netdev_wait_allrefs`), which on a loaded machine can outlast the
+        // close: give it the same 2 s the namespace release gets.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let left = loop {
+            let left: Vec<String> = super::device::interface_names()
+                .map_err(NetnsError::Open)?
+                .into_iter()
+                .filter(|n| n != "lo")
+                .collect();
+            if left.is_empty() || Instant::now() >= deadline {
+                break left;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         Ok((outcome, left))
     })?;
     let joined = handle.join();

@@ -4,7 +4,6 @@
 //! of one event (advancing RCV.NXT, acknowledging our FIN) decide the next.
 //! The table-driven engines use it; the per-state engine does not.
 
-use crate::state::TcpState;
 use crate::tcb::{AckClass, Tcb};
 use crate::wire::{Flags, Segment};
 
@@ -66,6 +65,7 @@ impl SegmentClass {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     Start,
+    Syn,
     Ack,
     Text,
     Fin,
@@ -99,19 +99,25 @@ impl Classifier {
                 Stage::Start => {
                     if !tcb.state.is_synchronized() {
                         // RFC 9293 §3.10.7.1–§3.10.7.3: one decision by control bits;
-                        // "continue processing at the sixth step" afterwards.
+                        // "continue processing at the sixth step" afterwards
+                        // unless the row drops the segment (Discard) or
+                        // deletes the TCB.
                         self.stage = Stage::Text;
                         return Some(opening_class(flags));
                     }
                     // RFC 9293 §3.10.7.4 first + second check, RST first (RFC 5961 §3.2).
+                    // Every row for Rst and Unacceptable ends the processing
+                    // (Discard or DeleteTcb); should an edited row not, the
+                    // checks go on with the fourth.
+                    self.stage = Stage::Syn;
                     if flags.contains(Flags::RST) {
-                        self.stage = Stage::Done;
                         return Some(SegmentClass::Rst);
                     }
                     if !tcb.segment_acceptable(seg) {
-                        self.stage = Stage::Done;
                         return Some(SegmentClass::Unacceptable);
                     }
+                }
+                Stage::Syn => {
                     self.stage = Stage::Ack;
                     // Fourth check: SYN (RFC 5961 §4.2).
                     if flags.contains(Flags::SYN) {
@@ -171,10 +177,4 @@ pub fn opening_class(flags: Flags) -> SegmentClass {
     } else {
         SegmentClass::Bare
     }
-}
-
-/// Whether processing of the segment goes on after an event moved the
-/// connection to `state` (CLOSED and LISTEN end it; so do the opening states).
-pub fn continues_in(state: TcpState) -> bool {
-    state.is_synchronized()
 }

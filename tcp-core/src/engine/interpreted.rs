@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use tcp_fsm_spec::{ActionArg, ActionKind, EventId, GuardId, RowId, Spec, StateId};
 
-use super::classifier::{continues_in, Classifier, SegmentClass};
+use super::classifier::{Classifier, SegmentClass};
 use super::ops::{run_local, run_packet, Effects, LocalOp, PacketOp};
 use super::{AppCall, Engine};
 use crate::error::ConnectionError;
@@ -345,7 +345,8 @@ impl Engine for InterpretedEngine {
             let event = self.spec.segment_events[class as usize];
             let mut fx = Effects::internal();
             self.run(tcb, event, Some(seg), None, &mut fx, TraceOrigin::Segment);
-            if fx.discard || !continues_in(tcb.state) {
+            // The row decides whether processing goes on (Discard, DeleteTcb).
+            if fx.discard {
                 break;
             }
         }

@@ -88,7 +88,10 @@ pub struct Effects<'d> {
     pub queued: usize,
     /// `Fail(e)` in an app row: the call returns this error.
     pub call_error: Option<ConnectionError>,
-    /// A Discard action ended the segment's processing.
+    /// The segment's processing ends after this event: a Discard action
+    /// ran, or DeleteTcb (RFC 9293 §3.10.7: "drop the segment and return",
+    /// "delete the TCB ... and return"). Nothing else ends it: the table
+    /// decides, not the classifier.
     pub discard: bool,
     /// The event came from a user call.
     pub from_app: bool,
@@ -132,7 +135,10 @@ pub fn run_local(tcb: &mut Tcb, fx: &mut Effects<'_>, op: LocalOp) {
                 tcb.report_error(e);
             }
         }
-        LocalOp::DeleteTcb => tcb.delete_tcb(),
+        LocalOp::DeleteTcb => {
+            tcb.delete_tcb();
+            fx.discard = true;
+        }
         LocalOp::Discard => fx.discard = true,
     }
 }

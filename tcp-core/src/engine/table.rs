@@ -3,7 +3,7 @@
 
 use core::marker::PhantomData;
 
-use super::classifier::{continues_in, Classifier, SegmentClass};
+use super::classifier::{Classifier, SegmentClass};
 use super::ops::{run_local, run_packet, Effects, LocalOp, PacketOp};
 use super::{AppCall, Engine};
 use crate::error::ConnectionError;
@@ -220,7 +220,8 @@ impl Engine for TableEngine {
             fsm::run_actions(&mut h, step.actions, seg);
             let discard = h.fx.discard;
             enter(tcb, step.next, event.into(), TraceOrigin::Segment, step.row);
-            if discard || !continues_in(tcb.state) {
+            // The row decides whether processing goes on (Discard, DeleteTcb).
+            if discard {
                 break;
             }
         }
