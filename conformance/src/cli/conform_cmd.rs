@@ -244,16 +244,7 @@ fn corpus_dir(arg: Option<&Path>) -> Result<Option<PathBuf>, ConformError> {
 /// `conformance/scenarios` under the current directory, else the directory
 /// this binary was built from (as `tcpfsm coverage` finds it).
 fn scenario_dir() -> Result<PathBuf, ConformError> {
-    let local = Path::new("conformance/scenarios");
-    if local.is_dir() {
-        return Ok(local.to_path_buf());
-    }
-    let built = coverage::default_scenario_dir();
-    if built.is_dir() {
-        Ok(built)
-    } else {
-        Err(ConformError::NoScenarioDir(built))
-    }
+    coverage::find_scenario_dir().map_err(ConformError::NoScenarioDir)
 }
 
 // ---------------------------------------------------------------- layers
