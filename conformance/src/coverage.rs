@@ -78,6 +78,22 @@ pub fn default_scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
+/// The scenario directory a command uses: `conformance/scenarios` under the
+/// current directory (a checkout's root), else the one this crate was built
+/// from; `Err` names the latter when neither exists.
+pub fn find_scenario_dir() -> Result<PathBuf, PathBuf> {
+    let local = Path::new("conformance/scenarios");
+    if local.is_dir() {
+        return Ok(local.to_path_buf());
+    }
+    let built = default_scenario_dir();
+    if built.is_dir() {
+        Ok(built)
+    } else {
+        Err(built)
+    }
+}
+
 /// A scenario with the name coverage reports use: `area/name`.
 #[derive(Clone, Debug)]
 pub struct NamedScenario {

@@ -462,47 +462,78 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
         actual: e.to_string(),
         log: String::new(),
     })?;
-    let mut conn = Connection::new(
-        config,
-        local(),
-        remote(),
-        SeqNum(LOCAL_ISS),
-        engine,
-        Instant::ZERO,
-    );
-    let mut now = Instant::ZERO;
-    let mut log = String::new();
-    let mut pending: VecDeque<Out> = VecDeque::new();
-    let mut events: VecDeque<ConnEvent> = VecDeque::new();
-    let mut buf = vec![0u8; 70_000];
-    let mut peer_ts: u32 = 1000;
-    let ts = |now: Instant| format!("{:>8.3}", now.as_secs_f64());
-    let fail = |line: usize, expected: String, actual: String, log: &str| Mismatch {
+    let mut run = Run {
         file: scenario.file.clone(),
-        line,
-        expected,
-        actual,
-        log: log.to_string(),
+        conn: Connection::new(
+            config,
+            local(),
+            remote(),
+            SeqNum(LOCAL_ISS),
+            engine,
+            Instant::ZERO,
+        ),
+        now: Instant::ZERO,
+        log: String::new(),
+        pending: VecDeque::new(),
+        events: VecDeque::new(),
+        buf: vec![0u8; 70_000],
+        peer_ts: 1000,
     };
+    for (line, step) in &scenario.steps {
+        run.step(*line, step)?;
+    }
+    if let Some(o) = run.pending.front() {
+        return Err(run.fail(
+            0,
+            "every sent segment matched by the end".into(),
+            format!("unmatched out {}", o.describe()),
+        ));
+    }
+    Ok(run.log)
+}
 
-    // Collects what the stack did after an input.
-    let collect = |conn: &mut Connection<AnyEngine>,
-                   now: Instant,
-                   log: &mut String,
-                   pending: &mut VecDeque<Out>,
-                   events: &mut VecDeque<ConnEvent>,
-                   buf: &mut [u8]| {
-        for t in conn.drain_traces() {
+/// One scenario being run: the connection, the clock, the exchange log and
+/// what the stack sent or reported that no step has matched yet.
+struct Run {
+    file: String,
+    conn: Connection<AnyEngine>,
+    now: Instant,
+    log: String,
+    pending: VecDeque<Out>,
+    events: VecDeque<ConnEvent>,
+    buf: Vec<u8>,
+    /// The peer's next TSval.
+    peer_ts: u32,
+}
+
+impl Run {
+    fn ts(&self) -> String {
+        format!("{:>8.3}", self.now.as_secs_f64())
+    }
+
+    fn fail(&self, line: usize, expected: String, actual: String) -> Mismatch {
+        Mismatch {
+            file: self.file.clone(),
+            line,
+            expected,
+            actual,
+            log: self.log.clone(),
+        }
+    }
+
+    /// Logs and queues what the stack did after an input: state changes,
+    /// segments sent, events for the application.
+    fn collect(&mut self) {
+        let ts = self.ts();
+        for t in self.conn.drain_traces() {
             let _ = writeln!(
-                log,
-                "{} state {} -> {}",
-                ts(now),
-                t.previous_tcp_state,
-                t.tcp_state
+                self.log,
+                "{ts} state {} -> {}",
+                t.previous_tcp_state, t.tcp_state
             );
         }
-        while let Some(n) = conn.poll_transmit(now, buf) {
-            let Ok(seg) = wire::parse_segment(&buf[..n]) else {
+        while let Some(n) = self.conn.poll_transmit(self.now, &mut self.buf) {
+            let Ok(seg) = wire::parse_segment(&self.buf[..n]) else {
                 continue;
             };
             let h = seg.header;
@@ -514,282 +545,236 @@ pub fn run(scenario: &Scenario, engine: AnyEngine) -> Result<String, Mismatch> {
                 win: h.window,
                 opts: opts_str(&h.options),
             };
-            let _ = writeln!(log, "{} out {}", ts(now), out.describe());
-            pending.push_back(out);
-            if pending.len() > 10_000 {
+            let _ = writeln!(self.log, "{ts} out {}", out.describe());
+            self.pending.push_back(out);
+            if self.pending.len() > 10_000 {
                 break;
             }
         }
-        while let Some(e) = conn.poll_event() {
-            let _ = writeln!(log, "{} event {e:?}", ts(now));
-            events.push_back(e);
+        while let Some(e) = self.conn.poll_event() {
+            let _ = writeln!(self.log, "{ts} event {e:?}");
+            self.events.push_back(e);
         }
-    };
+    }
 
-    for (line, step) in &scenario.steps {
-        let line = *line;
+    /// Moves the clock to `t` (never back), fires what is due, collects.
+    fn fire_at(&mut self, t: Instant) {
+        self.now = self.now.max(t);
+        self.conn.handle_timeout(self.now);
+        self.collect();
+    }
+
+    fn step(&mut self, line: usize, step: &Step) -> Result<(), Mismatch> {
         let is_input = matches!(
             step,
             Step::App(..) | Step::In(_) | Step::Wait(_) | Step::Timer
         );
         if is_input {
-            if let Some(o) = pending.front() {
-                return Err(fail(
+            if let Some(o) = self.pending.front() {
+                return Err(self.fail(
                     line,
                     "every sent segment matched before the next input".into(),
                     format!("unmatched out {}", o.describe()),
-                    &log,
                 ));
             }
         }
         match step {
             Step::Config(_) => {}
-            Step::App(call, expect) => {
-                let (text, result) = match call {
-                    Call::OpenActive => ("open active".to_string(), conn.connect(now).map(|()| 0)),
-                    Call::OpenPassive => ("open passive".to_string(), conn.listen(now).map(|()| 0)),
-                    Call::Send(n) => {
-                        let data: Vec<u8> = (0..*n).map(|i| (i % 251) as u8).collect();
-                        (format!("send {n}"), conn.send(now, &data))
-                    }
-                    Call::Recv(n) => {
-                        let mut b = vec![0u8; *n];
-                        (format!("recv {n}"), conn.recv(now, &mut b))
-                    }
-                    Call::Close => ("close".to_string(), conn.close(now).map(|()| 0)),
-                    Call::Abort => ("abort".to_string(), conn.abort(now).map(|()| 0)),
-                };
-                let shown = match (&result, call) {
-                    (Ok(0), Call::Recv(_)) => "eof".to_string(),
-                    (Ok(v), Call::Send(_) | Call::Recv(_)) => v.to_string(),
-                    (Ok(_), _) => "ok".to_string(),
-                    (Err(e), _) => format!("{e:?}"),
-                };
-                let _ = writeln!(log, "{} app {text} -> {shown}", ts(now));
-                let ok = match (expect, &result) {
-                    (Expect::Any, _) => true,
-                    (Expect::Ok, Ok(_)) => true,
-                    (Expect::Value(v), Ok(n)) => v == n,
-                    (Expect::Eof, Ok(0)) => matches!(call, Call::Recv(_)),
-                    (Expect::Err(e), Err(got)) => e == got,
-                    _ => false,
-                };
-                if !ok {
-                    return Err(fail(line, format!("{expect:?}"), shown, &log));
-                }
-                collect(
-                    &mut conn,
-                    now,
-                    &mut log,
-                    &mut pending,
-                    &mut events,
-                    &mut buf,
-                );
-            }
-            Step::In(spec) => {
-                let mut opts = TcpOptions::default();
-                for o in &spec.opts {
-                    match o.as_str() {
-                        "mss" => opts.mss = Some(1460),
-                        "ws" => opts.window_scale = Some(2),
-                        "sack" => opts.sack_permitted = true,
-                        "ts" => {
-                            peer_ts = peer_ts.wrapping_add(1);
-                            opts.timestamps = Some(Timestamps {
-                                tsval: peer_ts,
-                                tsecr: 0,
-                            });
-                        }
-                        other => {
-                            return Err(fail(
-                                line,
-                                "an option among mss,ws,sack,ts".into(),
-                                other.to_string(),
-                                &log,
-                            ));
-                        }
-                    }
-                }
-                let len = spec.end.map_or(0, |e| e.wrapping_sub(spec.seq));
-                if len > 65_000 {
-                    return Err(fail(
-                        line,
-                        "a payload under 65000 bytes".into(),
-                        len.to_string(),
-                        &log,
-                    ));
-                }
-                let payload: Vec<u8> = (0..len).map(|i| (i % 247) as u8).collect();
-                let header = TcpHeader {
-                    src_port: remote().port(),
-                    dst_port: local().port(),
-                    seq: SeqNum(PEER_ISN.wrapping_add(spec.seq)),
-                    ack: SeqNum(LOCAL_ISS.wrapping_add(spec.ack.unwrap_or(0))),
-                    flags: spec.flags,
-                    window: spec.win.unwrap_or(65_535),
-                    urgent: 0,
-                    options: opts,
-                };
-                let ph = tcp_core::tcb::pseudo_header(remote().ip(), local().ip());
-                let mut seg = vec![0u8; 80 + payload.len()];
-                let n = wire::emit_segment(&header, &payload, &ph, &mut seg)
-                    .map_err(|e| fail(line, "an encodable segment".into(), e.to_string(), &log))?;
-                let shown = Out {
-                    flags: spec.flags,
-                    seq: spec.seq,
-                    len,
-                    ack: spec.ack.unwrap_or(0),
-                    win: header.window,
-                    opts: opts_str(&opts),
-                };
-                let _ = writeln!(log, "{} in  {}", ts(now), shown.describe());
-                if let Err(e) = conn.handle_segment(now, &seg[..n]) {
-                    return Err(fail(
-                        line,
-                        "the segment accepted by the parser".into(),
-                        e.to_string(),
-                        &log,
-                    ));
-                }
-                collect(
-                    &mut conn,
-                    now,
-                    &mut log,
-                    &mut pending,
-                    &mut events,
-                    &mut buf,
-                );
-            }
-            Step::Out(spec) => {
-                let Some(o) = pending.pop_front() else {
-                    return Err(fail(
-                        line,
-                        format!("out {}", flags_str(spec.flags)),
-                        "nothing sent".into(),
-                        &log,
-                    ));
-                };
-                let len_ok = spec
-                    .end
-                    .map_or(o.len == 0, |e| e.wrapping_sub(spec.seq) == o.len);
-                let ok = o.flags == spec.flags
-                    && o.seq == spec.seq
-                    && len_ok
-                    && spec.ack.is_none_or(|a| a == o.ack)
-                    && spec.win.is_none_or(|w| w == o.win);
-                if !ok {
-                    let exp = Out {
-                        flags: spec.flags,
-                        seq: spec.seq,
-                        len: spec.end.map_or(0, |e| e.wrapping_sub(spec.seq)),
-                        ack: spec.ack.unwrap_or(0),
-                        win: spec.win.unwrap_or(0),
-                        opts: String::new(),
-                    };
-                    return Err(fail(
-                        line,
-                        format!("out {}", exp.describe()),
-                        format!("out {}", o.describe()),
-                        &log,
-                    ));
-                }
-            }
-            Step::OutAny => pending.clear(),
+            Step::App(call, expect) => self.app(line, call, expect)?,
+            Step::In(spec) => self.segment_in(line, spec)?,
+            Step::Out(spec) => self.segment_out(line, spec)?,
+            Step::OutAny => self.pending.clear(),
             Step::OutNone => {
-                if let Some(o) = pending.front() {
-                    return Err(fail(
+                if let Some(o) = self.pending.front() {
+                    return Err(self.fail(
                         line,
                         "nothing sent".into(),
                         format!("out {}", o.describe()),
-                        &log,
                     ));
                 }
             }
             Step::Wait(d) => {
-                let until = now + *d;
+                let until = self.now + *d;
                 // Fire timers in order, up to `until`.
-                while let Some(t) = conn.poll_timeout() {
+                while let Some(t) = self.conn.poll_timeout() {
                     if t > until {
                         break;
                     }
-                    now = now.max(t);
-                    conn.handle_timeout(now);
-                    collect(
-                        &mut conn,
-                        now,
-                        &mut log,
-                        &mut pending,
-                        &mut events,
-                        &mut buf,
-                    );
+                    self.fire_at(t);
                 }
-                now = until;
-                conn.handle_timeout(now);
-                collect(
-                    &mut conn,
-                    now,
-                    &mut log,
-                    &mut pending,
-                    &mut events,
-                    &mut buf,
-                );
+                self.fire_at(until);
             }
             Step::Timer => {
-                let Some(t) = conn.poll_timeout() else {
-                    return Err(fail(
-                        line,
-                        "a timer to be armed".into(),
-                        "no timer".into(),
-                        &log,
-                    ));
+                let Some(t) = self.conn.poll_timeout() else {
+                    return Err(self.fail(line, "a timer to be armed".into(), "no timer".into()));
                 };
-                now = now.max(t);
-                conn.handle_timeout(now);
-                collect(
-                    &mut conn,
-                    now,
-                    &mut log,
-                    &mut pending,
-                    &mut events,
-                    &mut buf,
-                );
+                self.fire_at(t);
             }
             Step::State(s) => {
-                if conn.state() != *s {
-                    return Err(fail(
+                if self.conn.state() != *s {
+                    return Err(self.fail(
                         line,
                         format!("state {s}"),
-                        format!("state {}", conn.state()),
-                        &log,
+                        format!("state {}", self.conn.state()),
                     ));
                 }
             }
             Step::Event(name) => {
-                let found = events.iter().position(|e| format!("{e:?}") == *name);
+                let found = self.events.iter().position(|e| format!("{e:?}") == *name);
                 match found {
                     Some(i) => {
-                        events.remove(i);
+                        self.events.remove(i);
                     }
                     None => {
-                        let seen: Vec<String> = events.iter().map(|e| format!("{e:?}")).collect();
-                        return Err(fail(
+                        let seen: Vec<String> =
+                            self.events.iter().map(|e| format!("{e:?}")).collect();
+                        return Err(self.fail(
                             line,
                             format!("event {name}"),
                             format!("events {seen:?}"),
-                            &log,
                         ));
                     }
                 }
             }
         }
+        Ok(())
     }
-    if let Some(o) = pending.front() {
-        return Err(fail(
-            0,
-            "every sent segment matched by the end".into(),
-            format!("unmatched out {}", o.describe()),
-            &log,
-        ));
+
+    /// `app CALL -> EXPECT`.
+    fn app(&mut self, line: usize, call: &Call, expect: &Expect) -> Result<(), Mismatch> {
+        let now = self.now;
+        let conn = &mut self.conn;
+        let (text, result) = match call {
+            Call::OpenActive => ("open active".to_string(), conn.connect(now).map(|()| 0)),
+            Call::OpenPassive => ("open passive".to_string(), conn.listen(now).map(|()| 0)),
+            Call::Send(n) => {
+                let data: Vec<u8> = (0..*n).map(|i| (i % 251) as u8).collect();
+                (format!("send {n}"), conn.send(now, &data))
+            }
+            Call::Recv(n) => {
+                let mut b = vec![0u8; *n];
+                (format!("recv {n}"), conn.recv(now, &mut b))
+            }
+            Call::Close => ("close".to_string(), conn.close(now).map(|()| 0)),
+            Call::Abort => ("abort".to_string(), conn.abort(now).map(|()| 0)),
+        };
+        let shown = match (&result, call) {
+            (Ok(0), Call::Recv(_)) => "eof".to_string(),
+            (Ok(v), Call::Send(_) | Call::Recv(_)) => v.to_string(),
+            (Ok(_), _) => "ok".to_string(),
+            (Err(e), _) => format!("{e:?}"),
+        };
+        let _ = writeln!(self.log, "{} app {text} -> {shown}", self.ts());
+        let ok = match (expect, &result) {
+            (Expect::Any, _) => true,
+            (Expect::Ok, Ok(_)) => true,
+            (Expect::Value(v), Ok(n)) => v == n,
+            (Expect::Eof, Ok(0)) => matches!(call, Call::Recv(_)),
+            (Expect::Err(e), Err(got)) => e == got,
+            _ => false,
+        };
+        if !ok {
+            return Err(self.fail(line, format!("{expect:?}"), shown));
+        }
+        self.collect();
+        Ok(())
     }
-    Ok(log)
+
+    /// `in FLAGS seq=.. ack=.. win=.. <opts>`: the peer's segment arrives.
+    fn segment_in(&mut self, line: usize, spec: &SegSpec) -> Result<(), Mismatch> {
+        let mut opts = TcpOptions::default();
+        for o in &spec.opts {
+            match o.as_str() {
+                "mss" => opts.mss = Some(1460),
+                "ws" => opts.window_scale = Some(2),
+                "sack" => opts.sack_permitted = true,
+                "ts" => {
+                    self.peer_ts = self.peer_ts.wrapping_add(1);
+                    opts.timestamps = Some(Timestamps {
+                        tsval: self.peer_ts,
+                        tsecr: 0,
+                    });
+                }
+                other => {
+                    return Err(self.fail(
+                        line,
+                        "an option among mss,ws,sack,ts".into(),
+                        other.to_string(),
+                    ));
+                }
+            }
+        }
+        let len = spec.end.map_or(0, |e| e.wrapping_sub(spec.seq));
+        if len > 65_000 {
+            return Err(self.fail(line, "a payload under 65000 bytes".into(), len.to_string()));
+        }
+        let payload: Vec<u8> = (0..len).map(|i| (i % 247) as u8).collect();
+        let header = TcpHeader {
+            src_port: remote().port(),
+            dst_port: local().port(),
+            seq: SeqNum(PEER_ISN.wrapping_add(spec.seq)),
+            ack: SeqNum(LOCAL_ISS.wrapping_add(spec.ack.unwrap_or(0))),
+            flags: spec.flags,
+            window: spec.win.unwrap_or(65_535),
+            urgent: 0,
+            options: opts,
+        };
+        let ph = tcp_core::tcb::pseudo_header(remote().ip(), local().ip());
+        let mut seg = vec![0u8; 80 + payload.len()];
+        let n = wire::emit_segment(&header, &payload, &ph, &mut seg)
+            .map_err(|e| self.fail(line, "an encodable segment".into(), e.to_string()))?;
+        let shown = Out {
+            flags: spec.flags,
+            seq: spec.seq,
+            len,
+            ack: spec.ack.unwrap_or(0),
+            win: header.window,
+            opts: opts_str(&opts),
+        };
+        let _ = writeln!(self.log, "{} in  {}", self.ts(), shown.describe());
+        if let Err(e) = self.conn.handle_segment(self.now, &seg[..n]) {
+            return Err(self.fail(
+                line,
+                "the segment accepted by the parser".into(),
+                e.to_string(),
+            ));
+        }
+        self.collect();
+        Ok(())
+    }
+
+    /// `out FLAGS seq=.. ack=.. win=..`: the next segment the stack sent.
+    fn segment_out(&mut self, line: usize, spec: &SegSpec) -> Result<(), Mismatch> {
+        let Some(o) = self.pending.pop_front() else {
+            return Err(self.fail(
+                line,
+                format!("out {}", flags_str(spec.flags)),
+                "nothing sent".into(),
+            ));
+        };
+        let len_ok = spec
+            .end
+            .map_or(o.len == 0, |e| e.wrapping_sub(spec.seq) == o.len);
+        let ok = o.flags == spec.flags
+            && o.seq == spec.seq
+            && len_ok
+            && spec.ack.is_none_or(|a| a == o.ack)
+            && spec.win.is_none_or(|w| w == o.win);
+        if !ok {
+            let exp = Out {
+                flags: spec.flags,
+                seq: spec.seq,
+                len: spec.end.map_or(0, |e| e.wrapping_sub(spec.seq)),
+                ack: spec.ack.unwrap_or(0),
+                win: spec.win.unwrap_or(0),
+                opts: String::new(),
+            };
+            return Err(self.fail(
+                line,
+                format!("out {}", exp.describe()),
+                format!("out {}", o.describe()),
+            ));
+        }
+        Ok(())
+    }
 }

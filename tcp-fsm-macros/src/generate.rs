@@ -1186,22 +1186,83 @@ impl<'a> Cx<'a> {
         } else {
             quote!(let _ = guards;)
         };
-        Ok(quote! {
-            #silence
-            match (state, event) {
-                #(#arms)*
+        let cells = self.direct_cells(flavor)?;
+        let (step, event_ty) = match flavor {
+            Flavor::Full => (quote!(Step), quote!(Event)),
+            Flavor::Local(origin) => {
+                let ty = origin_enum(origin);
+                (quote!(LocalStep), quote!(#ty))
             }
+        };
+        Ok(quote! {
+            #cells
+            /// The pairs whose rows are guarded (and, unused, every other).
+            #[inline(never)]
+            fn by_rows<G: Guards + ?Sized>(state: State, event: #event_ty, guards: &G) -> #step {
+                #silence
+                match (state, event) {
+                    #(#arms)*
+                }
+            }
+            match CELLS[state.index()][event.index()] {
+                ::core::option::Option::Some(step) => step,
+                ::core::option::Option::None => by_rows(state, event, guards),
+            }
+        })
+    }
+
+    /// A static `[[Option<Step>; EVENTS]; STATES]` holding the answer of every
+    /// pair one row decides without guards (most of the table, and the hot
+    /// ESTABLISHED Ack/Text pairs), looked up before the `match`: an indexed
+    /// load instead of two data-dependent jumps. Pairs whose rows are guarded
+    /// hold `None` and fall through to the `match`, which stays total.
+    fn direct_cells(&self, flavor: Flavor) -> Result<TokenStream, GenerateError> {
+        let events: Vec<usize> = match flavor {
+            Flavor::Full => (0..self.spec.events.len()).collect(),
+            Flavor::Local(origin) => self.events_of(origin),
+        };
+        let step = match flavor {
+            Flavor::Full => quote!(Step),
+            Flavor::Local(_) => quote!(LocalStep),
+        };
+        let mut rows_out = Vec::new();
+        for s in 0..self.spec.states.len() {
+            let mut cells = Vec::new();
+            for &e in &events {
+                let live = self.live_rows(s, e);
+                let cell = match live.as_slice() {
+                    [row] => {
+                        let next = match row.target {
+                            Target::State(t) => self.state_path(t),
+                            Target::Stay | Target::Impossible => self.state_path(StateId(s as u16)),
+                        };
+                        let actions = self.row_actions(flavor, row)?;
+                        let row_no = Literal::u16_unsuffixed(row.id.0);
+                        quote!(::core::option::Option::Some(#step { next: #next, actions: #actions, row: #row_no }))
+                    }
+                    _ => quote!(::core::option::Option::None),
+                };
+                cells.push(cell);
+            }
+            rows_out.push(quote!([#(#cells),*]));
+        }
+        let n_states = usize_lit(self.spec.states.len());
+        let n_events = usize_lit(events.len());
+        Ok(quote! {
+            static CELLS: [[::core::option::Option<#step>; #n_events]; #n_states] = [#(#rows_out),*];
         })
     }
 
     fn process_event(&self) -> Result<TokenStream, GenerateError> {
         let body = self.dispatch_body(Flavor::Full, self.spec.events.is_empty())?;
         let mut lines = vec![
-            "The transition for `event` in `state`: one flat `match` over (state, event),"
+            "The transition for `event` in `state`: a static cell table answers every pair"
                 .to_string(),
-            "rows in the spec's priority order, guards evaluated lazily, actions as".to_string(),
-            "`&'static` slices. Total by construction: every pair ends in a row".to_string(),
-            "without guards to test.".to_string(),
+            "one unguarded row decides; the others go through one flat `match` over".to_string(),
+            "(state, event), rows in the spec's priority order, guards evaluated lazily,"
+                .to_string(),
+            "actions as `&'static` slices. Total by construction: every pair ends in a".to_string(),
+            "row without guards to test.".to_string(),
         ];
         let wildcard: Vec<&Row> = self
             .spec
@@ -1221,6 +1282,7 @@ impl<'a> Cx<'a> {
         let d = docs(&lines);
         Ok(quote! {
             #d
+            #[inline]
             pub fn process_event<G: Guards + ?Sized>(state: State, event: Event, guards: &G) -> Step {
                 #body
             }
@@ -1240,6 +1302,7 @@ impl<'a> Cx<'a> {
         ));
         Ok(quote! {
             #d
+            #[inline]
             pub fn #fname<G: Guards + ?Sized>(state: State, event: #ty, guards: &G) -> LocalStep {
                 #body
             }
@@ -1250,6 +1313,7 @@ impl<'a> Cx<'a> {
         quote! {
             /// [`process_event`] for `segment` events; their rows may hold packet actions,
             /// which [`run_actions`] runs with the segment.
+            #[inline]
             pub fn process_segment_event<G: Guards + ?Sized>(
                 state: State,
                 event: SegmentEvent,

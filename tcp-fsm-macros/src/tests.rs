@@ -39,7 +39,9 @@ fn generated_small_spec() {
     insta::assert_snapshot!("generated_small_spec", code);
 }
 
-/// The `match` of the generated `fn name`.
+/// The `match` over (state, event) of the generated `fn name`: the one in
+/// its nested `fn by_rows` (the pairs the static cell table leaves to the
+/// rows).
 fn dispatch_match(tokens: TokenStream, name: &str) -> syn::ExprMatch {
     let file: syn::File = syn::parse2(tokens).unwrap();
     let func = file
@@ -50,7 +52,17 @@ fn dispatch_match(tokens: TokenStream, name: &str) -> syn::ExprMatch {
             _ => None,
         })
         .unwrap();
-    func.block
+    let by_rows = func
+        .block
+        .stmts
+        .into_iter()
+        .find_map(|stmt| match stmt {
+            syn::Stmt::Item(syn::Item::Fn(f)) if f.sig.ident == "by_rows" => Some(f),
+            _ => None,
+        })
+        .unwrap();
+    by_rows
+        .block
         .stmts
         .into_iter()
         .find_map(|stmt| match stmt {

@@ -152,9 +152,21 @@ fn locked_relock_timer_rearms() {
     let step = process_timer_event(State::Locked, Timer::Relock, &NO_GUARDS);
     assert_eq!(step.next, State::Locked);
     assert_eq!(step.actions, &[LocalAction::StartTimer(Timer::Relock)]);
+    // `-> impossible` in OPEN: the state stays, nothing runs, and the row's
+    // metadata says so.
     let step = process_timer_event(State::Open, Timer::Relock, &NO_GUARDS);
     assert_eq!(step.next, State::Open);
-    assert_eq!(door::ROWS[usize::from(step.row)].state, None);
+    assert!(step.actions.is_empty());
+    let row = &door::ROWS[usize::from(step.row)];
+    assert_eq!(row.state, Some(State::Open));
+    assert!(row.impossible);
+    assert_eq!(row.target, None);
+    // The `state *` fallback still applies where no state row is impossible.
+    let step = process_timer_event(State::Closed, Timer::Relock, &NO_GUARDS);
+    assert_eq!(step.next, State::Closed);
+    let row = &door::ROWS[usize::from(step.row)];
+    assert_eq!(row.state, None);
+    assert!(!row.impossible);
 }
 
 #[test]

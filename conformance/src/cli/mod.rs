@@ -5,6 +5,7 @@
 //! panic. Add a subcommand by adding a variant to [`Command`] and a module
 //! next to `spec_cmds`.
 
+mod conform_cmd;
 mod diff_cmd;
 mod graphviz;
 mod lab_cmd;
@@ -107,6 +108,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         scenarios: Option<PathBuf>,
     },
+    /// Every conformance layer that runs here, as one summary table; exit 1
+    /// when a layer fails.
+    Conform(conform_cmd::ConformArgs),
     /// Run packetdrill scripts (files or directories) against the stack.
     Pkt(conformance::packetdrill::cli::PktArgs),
     /// Run our TCP on a TUN device against the kernel's sockets (nc, curl).
@@ -185,6 +189,7 @@ pub fn run() -> ExitCode {
             scenarios,
         } => suite_cmds::mutants(runs, seed, usize::from(workers), scenarios.as_deref()),
         Command::Table { spec, output } => spec_cmds::table(&spec, output.as_deref()),
+        Command::Conform(args) => conform_cmd::conform(&args),
         Command::Pkt(args) => conformance::packetdrill::cli::run_cli(&args),
         Command::Tun(args) => tun_cmd::run(&args),
     }

@@ -26,18 +26,9 @@ pub enum SuiteCmdError {
 /// The scenarios: `DIR` if given, else `conformance/scenarios` under the
 /// current directory, else the directory this binary was built from.
 fn scenario_dir(arg: Option<&Path>) -> Result<PathBuf, SuiteCmdError> {
-    if let Some(p) = arg {
-        return Ok(p.to_path_buf());
-    }
-    let local = Path::new("conformance/scenarios");
-    if local.is_dir() {
-        return Ok(local.to_path_buf());
-    }
-    let built = coverage::default_scenario_dir();
-    if built.is_dir() {
-        Ok(built)
-    } else {
-        Err(SuiteCmdError::NoScenarioDir(built))
+    match arg {
+        Some(p) => Ok(p.to_path_buf()),
+        None => coverage::find_scenario_dir().map_err(SuiteCmdError::NoScenarioDir),
     }
 }
 
