@@ -488,11 +488,31 @@ fn receive_buffer_is_reported_as_freebsd_rounds_it() {
 }
 
 #[test]
+fn keepinit_bounds_a_blocking_connect() {
+    // FreeBSD's TCP_KEEPINIT (seconds): the open attempt times out after 5 s
+    // although SYN retransmissions remain (1 s, then 2 s + 200 ms slop).
+    let text = "\
+--tolerance_usecs=10000
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    setsockopt(3, IPPROTO_TCP, TCP_KEEPINIT, [5], 4) = 0
+0...5 connect(3, ..., ...) = -1 ETIMEDOUT (Operation timed out)
++0    > S 0:0(0) <...>
++1    > S 0:0(0) <...>
++2.2  > S 0:0(0) <...>
+6     close(3) = 0
+";
+    assert_pass(text);
+    let bad = edit(text, "[5]", "[9]");
+    assert!(matches!(run(&bad), Outcome::Fail(_)));
+}
+
+#[test]
 fn unmodelled_lines_skip_never_pass() {
     for line in [
         "+0 `sysctl -w net.inet.tcp.ecn.enable=1`",
         "+0 `sysctl -w net.inet.tcp.no_such_knob=1`",
-        "+0 setsockopt(3, IPPROTO_TCP, TCP_KEEPINIT, [5], 4) = 0",
+        "+0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [536], 4) = 0",
+        "+0 `sysctl -w net.inet.tcp.keepinit=5000`",
         "+0 `echo hello`",
         "+0 %{ print(tcpi_rtt) }%",
     ] {

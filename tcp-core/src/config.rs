@@ -79,6 +79,20 @@ pub struct Config {
     /// to the RFC 6298 value. Zero (the default) arms exactly the RFC 6298
     /// §2 / §5.5 RTO.
     pub rto_slop: Duration,
+    /// A limit on connection establishment: while our SYN (or SYN,ACK) is
+    /// unacknowledged the user timer fires after this long at most, and
+    /// the connection is given up with "timed out" (RFC 1122 §4.2.3.5: the
+    /// application may give up on an open attempt sooner than R2; FreeBSD's
+    /// `TCP_KEEPINIT`). `None` (the default) leaves establishment to the
+    /// SYN retry limits and `user_timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// After this many retransmissions of our SYN, offer only the MSS
+    /// option: window scaling, timestamps and SACK are no longer offered
+    /// (RFC 7323 §1.3 and RFC 2018 §2 make each optional), for a path that
+    /// drops SYNs carrying options it does not know. FreeBSD's
+    /// `net.inet.tcp.rexmit_drop_options=1` does this at the third. `None`
+    /// (the default) always offers the configured options.
+    pub syn_drop_options_after: Option<u32>,
 }
 
 impl Default for Config {
@@ -109,6 +123,8 @@ impl Default for Config {
             initial_window_segments: 10,
             accept_buffer_space: false,
             rto_slop: Duration::ZERO,
+            connect_timeout: None,
+            syn_drop_options_after: None,
         }
     }
 }

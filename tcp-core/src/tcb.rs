@@ -134,6 +134,9 @@ pub struct Tcb {
     peer_ws: Option<u8>,
     peer_sack: bool,
     peer_ts: bool,
+    /// Our SYN stopped offering options (`Config::syn_drop_options_after`):
+    /// they are not used even if the peer offers them back.
+    syn_opts_dropped: bool,
     /// Effective send MSS (RFC 9293 §3.7.1, RFC 6691).
     pub smss: u32,
 
@@ -261,6 +264,7 @@ impl Tcb {
             peer_ws: None,
             peer_sack: false,
             peer_ts: false,
+            syn_opts_dropped: false,
             smss,
             timers: Timers::default(),
             rto_retries: 0,
@@ -719,10 +723,24 @@ impl Tcb {
                 None => return,
             },
             TimerKind::DelayedAck => self.config.delayed_ack.unwrap_or(Duration::ZERO),
-            TimerKind::User => match self.config.user_timeout {
-                Some(u) => u,
-                None => return,
-            },
+            // RFC 9293 §3.10.8 USER TIMEOUT; while the handshake is in
+            // progress `connect_timeout` bounds it too (RFC 1122 §4.2.3.5).
+            TimerKind::User => {
+                let establishing = self.snd_una == self.iss && self.syn_queued;
+                let connect = self.config.connect_timeout.filter(|_| establishing);
+                let limit = match (self.config.user_timeout, connect) {
+                    (Some(u), Some(c)) => Some(u.min(c)),
+                    (u, c) => u.or(c),
+                };
+                match limit {
+                    Some(l) => l,
+                    None => {
+                        // A connect limit armed during the handshake ends with it.
+                        self.timers.stop(TimerKind::User);
+                        return;
+                    }
+                }
+            }
         };
         self.timers.set(timer, self.now + after);
     }
@@ -774,15 +792,17 @@ impl Tcb {
         self.peer_ws = opts.window_scale;
         self.peer_sack = opts.sack_permitted;
         self.peer_ts = opts.timestamps.is_some();
-        self.ws_enabled = self.config.window_scaling && self.peer_ws.is_some();
+        // RFC 7323 §1.3, RFC 2018 §2: an option is used only if both SYNs carried it.
+        let offered = !self.syn_opts_dropped;
+        self.ws_enabled = self.config.window_scaling && offered && self.peer_ws.is_some();
         if self.ws_enabled {
             self.snd_wscale = self.peer_ws.unwrap_or(0).min(14);
         } else {
             self.snd_wscale = 0;
             self.rcv_wscale = 0;
         }
-        self.sack_enabled = self.config.sack && self.peer_sack;
-        self.ts_enabled = self.config.timestamps && self.peer_ts;
+        self.sack_enabled = self.config.sack && offered && self.peer_sack;
+        self.ts_enabled = self.config.timestamps && offered && self.peer_ts;
         if let Some(ts) = opts.timestamps {
             self.ts_recent = ts.tsval;
         }
@@ -1316,14 +1336,23 @@ impl Tcb {
             ..TcpOptions::default()
         };
         let answering = self.irs_known;
+        if !answering
+            && self
+                .config
+                .syn_drop_options_after
+                .is_some_and(|n| self.rto_retries >= n)
+        {
+            self.syn_opts_dropped = true;
+        }
+        let offer = !self.syn_opts_dropped;
         // RFC 7323 §1.3/§2.2, RFC 2018 §2: in a SYN,ACK only options the peer offered.
-        if self.config.window_scaling && (!answering || self.peer_ws.is_some()) {
+        if offer && self.config.window_scaling && (!answering || self.peer_ws.is_some()) {
             o.window_scale = Some(self.config.rcv_wscale());
         }
-        if self.config.sack && (!answering || self.peer_sack) {
+        if offer && self.config.sack && (!answering || self.peer_sack) {
             o.sack_permitted = true;
         }
-        if self.config.timestamps && (!answering || self.peer_ts) {
+        if offer && self.config.timestamps && (!answering || self.peer_ts) {
             o.timestamps = Some(Timestamps {
                 tsval: self.ts_now(),
                 tsecr: if answering { self.ts_recent } else { 0 },

@@ -1762,6 +1762,64 @@ fn established_accept_buffer_space_judges_rst_against_the_buffer<E: Engine + Def
     }
 }
 
+// `Config::connect_timeout` (FreeBSD `TCP_KEEPINIT`): the open attempt is
+// given up after that long even though SYN retries remain (RFC 1122
+// §4.2.3.5: the application may give up sooner than R2).
+fn syn_sent_connect_timeout_gives_up_before_syn_retries<E: Engine + Default>() {
+    let mut t = syn_sent::<E>(Config {
+        connect_timeout: Some(Duration::from_secs(5)),
+        ..config()
+    });
+    let mut retransmissions = 0;
+    while t.state() == TcpState::SynSent {
+        t.fire_next_timer();
+        retransmissions += t.out().len();
+    }
+    assert_eq!(t.now, Instant::ZERO + Duration::from_secs(5));
+    assert_eq!(retransmissions, 2, "at 1 s and 3 s");
+    assert_timed_out(&mut t);
+}
+
+// The connect limit ends with the handshake: an established connection
+// with no user timeout has no user timer left.
+fn established_connect_timeout_no_longer_applies<E: Engine + Default>() {
+    let t = established::<E>(Config {
+        connect_timeout: Some(Duration::from_secs(5)),
+        ..config()
+    });
+    assert_eq!(t.conn.poll_timeout(), None);
+    assert_eq!(t.state(), TcpState::Established);
+}
+
+// `Config::syn_drop_options_after`: from the third retransmission on, the
+// SYN offers only the MSS option (RFC 7323 §1.3, RFC 2018 §2: each is
+// optional); a SYN,ACK that offers them back does not turn them on.
+fn syn_sent_retransmissions_drop_options_after_the_limit<E: Engine + Default>() {
+    let mut t = Lone::<E>::new(Config {
+        syn_drop_options_after: Some(3),
+        ..config()
+    });
+    t.conn.connect(t.now).unwrap();
+    let first = t.out();
+    assert!(first[0].header.options.timestamps.is_some());
+    for n in 1..=3 {
+        t.fire_next_timer();
+        let syn = t.out();
+        let opts = &syn[0].header.options;
+        assert_eq!(opts.timestamps.is_some(), n < 3, "retransmission {n}");
+        assert_eq!(opts.window_scale.is_some(), n < 3, "retransmission {n}");
+        assert_eq!(opts.sack_permitted, n < 3, "retransmission {n}");
+        assert_eq!(opts.mss, Some(1460));
+    }
+    let mut h = t.hdr(syn_ack(), PEER_ISS, ours(1));
+    h.options.window_scale = Some(7);
+    h.options.sack_permitted = true;
+    t.inject(h, &[]);
+    let ack = t.out();
+    assert_one(&ack, Flags::ACK, ours(1), Some(peer(1)));
+    assert!(!t.conn.tcb().ws_enabled && !t.conn.tcb().sack_enabled);
+}
+
 // ====================================================================== two connections
 
 fn active_and_passive_open_establish<E: Engine + Default>() {
@@ -2228,6 +2286,9 @@ macro_rules! all_scenarios {
             established_out_of_order_fin_is_held,
             syn_sent_retransmission_backoff_adds_rto_slop,
             established_accept_buffer_space_judges_rst_against_the_buffer,
+            syn_sent_connect_timeout_gives_up_before_syn_retries,
+            established_connect_timeout_no_longer_applies,
+            syn_sent_retransmissions_drop_options_after_the_limit,
             time_wait_stops_keepalive_timer,
         );
     };

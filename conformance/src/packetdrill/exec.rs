@@ -1430,6 +1430,14 @@ impl<E: Engine + Clone> Exec<E> {
         };
         match opt.as_str() {
             "SO_REUSEADDR" | "SO_REUSEPORT" => {}
+            "TCP_KEEPINIT" => {
+                // FreeBSD: seconds allowed for connection establishment.
+                need_fresh("TCP_KEEPINIT")?;
+                let Some(v) = int.and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0) else {
+                    return Ok(CallStatus::Done(SysResult::Errno("EINVAL")));
+                };
+                self.socket(fd)?.opts.keepinit = Some(v);
+            }
             "TCP_NOOPT" => {
                 need_fresh("TCP_NOOPT")?;
                 self.socket(fd)?.opts.noopt = int.unwrap_or(0) != 0;

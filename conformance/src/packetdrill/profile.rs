@@ -20,7 +20,7 @@
 //!   (`drop_synfin=1`): the scripts that depend on it are listed in the
 //!   `known-divergences` file;
 //! * a reason to SKIP the script: the line selects behaviour the stack does
-//!   not model (ECN, dropping options from retransmitted SYNs, ...).
+//!   not model (ECN, SYN cookies, a changed keepinit, ...).
 
 use std::collections::BTreeMap;
 
@@ -131,7 +131,7 @@ const SYSCTLS: &[(&str, &str, SysctlKind)] = &[
     (
         "net.inet.tcp.rexmit_drop_options",
         "0",
-        SysctlKind::DefaultOnly("dropping options from retransmitted SYNs is not modelled"),
+        SysctlKind::Modelled,
     ),
     (
         "net.inet.tcp.keepinit",
@@ -201,6 +201,9 @@ pub struct SocketOptions {
     pub rcvbuf: Option<usize>,
     /// `SO_SNDBUF` set by the script.
     pub sndbuf: Option<usize>,
+    /// `TCP_KEEPINIT` (seconds) set by the script: the limit on connection
+    /// establishment (`Config::connect_timeout`).
+    pub keepinit: Option<u32>,
 }
 
 /// How a connection is opened, which decides FreeBSD's receive window.
@@ -263,7 +266,11 @@ impl FreeBsdProfile {
             SysctlKind::Modelled => {
                 let n = parse_num(name, value)?;
                 match key {
-                    "net.inet.tcp.rfc1323" | "net.inet.tcp.sack.enable" if n > 1 => {
+                    "net.inet.tcp.rfc1323"
+                    | "net.inet.tcp.sack.enable"
+                    | "net.inet.tcp.rexmit_drop_options"
+                        if n > 1 =>
+                    {
                         return Err(Unsupported(format!(
                             "sysctl {name}={value}: expected 0 or 1"
                         )));
@@ -394,6 +401,11 @@ impl FreeBsdProfile {
             // connection (65700 bytes, see `Opening::Active`) exceeds the
             // 65535 the window field can carry to a peer that does not scale.
             accept_buffer_space: true,
+            // FreeBSD's tcp_timer_rexmt() clears the window-scale,
+            // timestamp and SACK requests at the third SYN retransmission.
+            syn_drop_options_after: (self.num("net.inet.tcp.rexmit_drop_options") == 1)
+                .then_some(3),
+            connect_timeout: opts.keepinit.map(|s| Duration::from_secs(u64::from(s))),
             rto_slop: ms("net.inet.tcp.rexmit_slop"),
             ..Config::default()
         };
@@ -433,9 +445,7 @@ mod tests {
     fn unmodelled_behaviour_is_unsupported() {
         let mut p = FreeBsdProfile::new(CompareMode::Lenient);
         assert!(p.apply_sysctl("net.inet.tcp.ecn.enable", "1").is_err());
-        assert!(p
-            .apply_sysctl("net.inet.tcp.rexmit_drop_options", "1")
-            .is_err());
+        assert!(p.apply_sysctl("net.inet.tcp.keepinit", "1000").is_err());
         assert!(p.apply_sysctl("net.inet.tcp.no_such_thing", "1").is_err());
     }
 
@@ -466,9 +476,22 @@ mod tests {
         assert_eq!(c.rto_slop, Duration::from_millis(200));
         assert!(c.accept_buffer_space);
         assert_eq!(c.recv_buffer, 65700);
+        assert_eq!(c.syn_drop_options_after, None);
+        assert_eq!(c.connect_timeout, None);
         p.apply_sysctl("net.inet.tcp.rexmit_slop", "0").unwrap();
-        let c = p.config(IpVersion::V4, 1500, &opts, Opening::Active);
+        p.apply_sysctl("net.inet.tcp.rexmit_drop_options", "1")
+            .unwrap();
+        let keepinit = SocketOptions {
+            keepinit: Some(5),
+            ..opts
+        };
+        let c = p.config(IpVersion::V4, 1500, &keepinit, Opening::Active);
         assert_eq!(c.rto_slop, Duration::ZERO);
+        assert_eq!(c.syn_drop_options_after, Some(3));
+        assert_eq!(c.connect_timeout, Some(Duration::from_secs(5)));
+        assert!(p
+            .apply_sysctl("net.inet.tcp.rexmit_drop_options", "2")
+            .is_err());
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub const SETSOCKOPTS: &[(&str, &str)] = &[
     ("SOL_SOCKET", "SO_LINGER"),
     ("IPPROTO_TCP", "TCP_NODELAY"),
     ("IPPROTO_TCP", "TCP_NOOPT"),
+    ("IPPROTO_TCP", "TCP_KEEPINIT"),
 ];
 
 /// The `tcpi_` fields a `%{ assert ... }%` block may test.
@@ -208,8 +209,8 @@ mod tests {
     fn unmodelled_lines_give_a_reason() {
         let r = reason("0 `sysctl -w net.inet.tcp.ecn.enable=1`\n").unwrap();
         assert!(r.contains("ECN"), "{r}");
-        let r = reason("0 setsockopt(3, IPPROTO_TCP, TCP_KEEPINIT, [5], 4) = 0\n").unwrap();
-        assert!(r.contains("TCP_KEEPINIT"), "{r}");
+        let r = reason("0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [536], 4) = 0\n").unwrap();
+        assert!(r.contains("TCP_MAXSEG"), "{r}");
         let r = reason("0 `echo hello`\n").unwrap();
         assert!(r.contains("shell command"), "{r}");
         let r = reason("0 %{ print(tcpi_rtt) }%\n").unwrap();
