@@ -3,7 +3,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tcp_core::buffer::{RecvBuffer, SendBuffer, MAX_OOO_RANGES};
 use tcp_core::sack::Scoreboard;
@@ -13,15 +12,15 @@ use tcp_core::seq::SeqNum;
 /// asked to be watched (the test harness's own threads are not).
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
     static WATCHED: Cell<bool> = const { Cell::new(false) };
+    // Per thread: tests run in parallel and each counts only its own.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn note_allocation() {
     if WATCHED.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
     }
 }
 
@@ -52,11 +51,11 @@ static GLOBAL: Counting = Counting;
 /// Runs `f` with this thread watched and returns how many allocations it
 /// made.
 fn allocations_in(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = ALLOCATIONS.with(Cell::get);
     WATCHED.with(|w| w.set(true));
     f();
     WATCHED.with(|w| w.set(false));
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    ALLOCATIONS.with(Cell::get) - before
 }
 
 #[test]
