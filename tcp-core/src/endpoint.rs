@@ -5,7 +5,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+
+use foldhash::fast::SeedableRandomState;
+use foldhash::SharedSeed;
 
 use crate::config::Config;
 use crate::connection::Connection;
@@ -17,6 +22,68 @@ use crate::tcb::ConnEvent;
 use crate::time::Instant;
 use crate::trace::TraceEvent;
 use crate::wire::{self, ip, Flags, Segment};
+
+/// The 4-tuple map: (local, remote) to slot.
+///
+/// Keyed with a secret drawn from the operating system's randomness, so
+/// that a peer choosing addresses and ports cannot aim many connections at
+/// one bucket (hash flooding). foldhash costs a fraction of std's SipHash-1-3
+/// per lookup (one lookup per arriving segment).
+type TupleMap = HashMap<TupleKey, usize, SeedableRandomState>;
+
+/// A connection's (local, remote) address pair as a map key.
+///
+/// Hashed as one or three wide words rather than through `SocketAddr`'s
+/// derived `Hash` (an enum tag, a length-prefixed octet array and a port
+/// per address): a third of the hashing work per lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TupleKey {
+    local: SocketAddr,
+    remote: SocketAddr,
+}
+
+impl TupleKey {
+    fn new(local: SocketAddr, remote: SocketAddr) -> TupleKey {
+        TupleKey { local, remote }
+    }
+}
+
+impl Hash for TupleKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Equal keys have equal addresses and ports, hence equal hashes
+        // (IPv6 flow labels and scope ids, also compared, are left out).
+        let ports = u128::from(self.local.port()) << 16 | u128::from(self.remote.port());
+        match (self.local.ip(), self.remote.ip()) {
+            (IpAddr::V4(l), IpAddr::V4(r)) => state
+                .write_u128(u128::from(l.to_bits()) << 96 | u128::from(r.to_bits()) << 64 | ports),
+            (l, r) => {
+                state.write_u128(ip_bits(l));
+                state.write_u128(ip_bits(r));
+                state.write_u128(ports);
+            }
+        }
+    }
+}
+
+/// An address as 128 bits (IPv4 in the low 32, tagged above them so that
+/// it differs from the IPv6 address with the same low bits).
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => 1 << 32 | u128::from(a.to_bits()),
+        IpAddr::V6(a) => a.to_bits(),
+    }
+}
+
+/// A fresh keyed hasher state for a [`TupleMap`]: the process-wide secret
+/// seed plus a per-map seed, both drawn from std's `RandomState` (whose
+/// keys come from the OS random source), not from foldhash's own global
+/// seed, which is derived from addresses and the clock.
+fn tuple_hasher() -> SeedableRandomState {
+    static SHARED: OnceLock<SharedSeed> = OnceLock::new();
+    let draw = |salt: u64| std::hash::RandomState::new().hash_one(salt);
+    let shared = SHARED.get_or_init(|| SharedSeed::from_u64(draw(0x7470_6670_6d31)));
+    SeedableRandomState::with_seed(draw(0x7470_6670_6d32), shared)
+}
 
 /// Identifies a connection of an [`Endpoint`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,7 +130,7 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
     isn: IsnGenerator,
     slots: Vec<Option<Slot<E>>>,
     free: Vec<usize>,
-    by_tuple: HashMap<(SocketAddr, SocketAddr), usize>,
+    by_tuple: TupleMap,
     listeners: HashMap<u16, Listener>,
     next_port: u16,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -88,7 +155,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             isn: IsnGenerator::from_seed(seed),
             slots: Vec::new(),
             free: Vec::new(),
-            by_tuple: HashMap::new(),
+            by_tuple: TupleMap::with_hasher(tuple_hasher()),
             listeners: HashMap::new(),
             next_port: EPHEMERAL_FIRST.wrapping_add((seed % 16_000) as u16),
             timers: BinaryHeap::new(),
@@ -133,7 +200,7 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     fn insert(&mut self, conn: Connection<E>, listener: Option<u16>) -> usize {
-        let key = (conn.local(), conn.remote());
+        let key = TupleKey::new(conn.local(), conn.remote());
         let slot = Slot {
             conn,
             listener,
@@ -172,7 +239,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             } else {
                 self.next_port + 1
             };
-            let key = (SocketAddr::new(local, port), remote);
+            let key = TupleKey::new(SocketAddr::new(local, port), remote);
             if !self.by_tuple.contains_key(&key) && !self.listeners.contains_key(&port) {
                 return Some(port);
             }
@@ -202,7 +269,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         local: SocketAddr,
         remote: SocketAddr,
     ) -> Result<ConnHandle, EndpointError> {
-        if self.by_tuple.contains_key(&(local, remote)) {
+        if self.by_tuple.contains_key(&TupleKey::new(local, remote)) {
             return Err(EndpointError::AddressInUse(local));
         }
         let iss = self.isn.isn(local, remote, now);
@@ -357,7 +424,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         let seg = wire::parse_segment(bytes)?;
         let local = SocketAddr::new(dst, seg.header.dst_port);
         let remote = SocketAddr::new(src, seg.header.src_port);
-        if let Some(&i) = self.by_tuple.get(&(local, remote)) {
+        if let Some(&i) = self.by_tuple.get(&TupleKey::new(local, remote)) {
             if let Some(slot) = self.slots[i].as_mut() {
                 slot.conn.handle_parsed(now, &seg);
                 self.after(i);
@@ -506,7 +573,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             let embryonic = slot.listener.filter(|_| !slot.established);
             let unaccepted = slot.listener.is_some() && slot.established;
             let release = slot.released || embryonic.is_some() || unaccepted;
-            let key = (slot.conn.local(), slot.conn.remote());
+            let key = TupleKey::new(slot.conn.local(), slot.conn.remote());
             if self.by_tuple.get(&key) == Some(&i) {
                 self.by_tuple.remove(&key);
             }
@@ -647,5 +714,52 @@ fn schedule<E: Engine>(
             slot.scheduled = Some(d);
             timers.push(Reverse((d, i)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn tuple_hashers_are_keyed_per_map() {
+        // Two maps hash the same 4-tuple differently: the per-map seed is
+        // random (equal by chance with probability 2^-64).
+        let key = TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.2:49152"));
+        assert_ne!(tuple_hasher().hash_one(key), tuple_hasher().hash_one(key));
+        // One map hashes a key the same way every time.
+        let h = tuple_hasher();
+        assert_eq!(h.hash_one(key), h.hash_one(key));
+    }
+
+    #[test]
+    fn tuple_map_tells_addresses_ports_and_families_apart() {
+        let keys = [
+            TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.2:49152")),
+            TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.2:49153")),
+            TupleKey::new(sa("10.0.0.1:81"), sa("10.0.0.2:49152")),
+            TupleKey::new(sa("10.0.0.2:49152"), sa("10.0.0.1:80")),
+            TupleKey::new(sa("[::ffff:10.0.0.1]:80"), sa("[::ffff:10.0.0.2]:49152")),
+            TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::2]:49152")),
+            TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::3]:49152")),
+        ];
+        let mut map = TupleMap::with_hasher(tuple_hasher());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(map.insert(*k, i), None);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(map.get(k), Some(&i));
+        }
+        assert_eq!(
+            map.get(&TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.3:49152"))),
+            None
+        );
+        assert_eq!(map.remove(&keys[0]), Some(0));
+        assert_eq!(map.get(&keys[0]), None);
+        assert_eq!(map.get(&keys[1]), Some(&1));
     }
 }
