@@ -563,7 +563,9 @@ impl<E: Engine + Clone> Endpoint<E> {
             }
             self.events.push_back((ConnHandle(i), ev));
         }
-        self.traces.extend(slot.conn.drain_traces());
+        if !slot.conn.tcb().traces.is_empty() {
+            self.traces.extend(slot.conn.drain_traces());
+        }
         schedule(&mut self.timers, slot, i);
         if may_queue && !slot.queued && slot.conn.tcb().wants_to_send() {
             slot.queued = true;
@@ -606,9 +608,24 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// Writes the next TCP segment into `buf` (no IP header); returns its
     /// addresses and length.
     pub fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.poll_into(now, buf, false)
+    }
+
+    /// The next segment, written at `buf[room..]` where `room` is the IP
+    /// header length for the segment's address family when `ip_room` is
+    /// set (0 otherwise): the segment goes straight to its final place,
+    /// with no copy to make room for the IP header afterwards. Returns the
+    /// TCP segment's length in `len`.
+    fn poll_into(&mut self, now: Instant, buf: &mut [u8], ip_room: bool) -> Option<Transmit> {
+        let room = |a: SocketAddr| match (ip_room, a.is_ipv4()) {
+            (false, _) => 0,
+            (true, true) => ip::IPV4_HEADER_LEN,
+            (true, false) => ip::IPV6_HEADER_LEN,
+        };
         if let Some((src, dst, bytes)) = self.orphans.pop_front() {
-            let n = bytes.len().min(buf.len());
-            buf[..n].copy_from_slice(&bytes[..n]);
+            let out = buf.get_mut(room(src)..)?;
+            let n = bytes.len().min(out.len());
+            out[..n].copy_from_slice(&bytes[..n]);
             return Some(Transmit { src, dst, len: n });
         }
         while let Some(&i) = self.candidates.front() {
@@ -616,9 +633,14 @@ impl<E: Engine + Clone> Endpoint<E> {
                 self.candidates.pop_front();
                 continue;
             };
-            if let Some(n) = slot.conn.poll_transmit(now, buf) {
+            let src = slot.conn.local();
+            let sent = match buf.get_mut(room(src)..) {
+                Some(out) => slot.conn.poll_transmit(now, out),
+                None => None,
+            };
+            if let Some(n) = sent {
                 let t = Transmit {
-                    src: slot.conn.local(),
+                    src,
                     dst: slot.conn.remote(),
                     len: n,
                 };
@@ -635,15 +657,15 @@ impl<E: Engine + Clone> Endpoint<E> {
 
     /// Writes the next packet, IP header included, into `buf`.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let hdr = 40;
-        if buf.len() <= hdr {
+        if buf.len() <= ip::IPV6_HEADER_LEN {
             return None;
         }
-        let t = self.poll_segment(now, &mut buf[hdr..])?;
-        let ip_len = if t.src.is_ipv4() { 20 } else { 40 };
-        if ip_len < hdr {
-            buf.copy_within(hdr..hdr + t.len, ip_len);
-        }
+        let t = self.poll_into(now, buf, true)?;
+        let ip_len = if t.src.is_ipv4() {
+            ip::IPV4_HEADER_LEN
+        } else {
+            ip::IPV6_HEADER_LEN
+        };
         let written = ip::emit_ip_header(t.src.ip(), t.dst.ip(), t.len, &mut buf[..ip_len]).ok()?;
         Some(Transmit {
             len: written + t.len,
@@ -761,5 +783,64 @@ mod tests {
         assert_eq!(map.remove(&keys[0]), Some(0));
         assert_eq!(map.get(&keys[0]), None);
         assert_eq!(map.get(&keys[1]), Some(&1));
+    }
+
+    /// Every packet `from` has to send, IP header included, checked and
+    /// handed to `to`; returns how many there were.
+    fn exchange(from: &mut Endpoint, to: &mut Endpoint, now: Instant) -> usize {
+        let mut buf = [0u8; 1600];
+        let mut n = 0;
+        while let Some(t) = from.poll_transmit(now, &mut buf) {
+            let packet = &buf[..t.len];
+            let p = ip::parse_ip_packet(packet).unwrap();
+            assert_eq!((p.src, p.dst), (t.src.ip(), t.dst.ip()));
+            let header = if t.src.is_ipv4() { 20 } else { 40 };
+            assert_eq!(p.payload.len(), t.len - header);
+            let pseudo = crate::tcb::pseudo_header(p.src, p.dst);
+            assert!(wire::verify_checksum(&pseudo, p.payload));
+            let seg = wire::parse_segment(p.payload).unwrap();
+            assert_eq!(seg.header.src_port, t.src.port());
+            assert_eq!(seg.header.dst_port, t.dst.port());
+            to.handle_packet(now, packet).unwrap();
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn poll_transmit_writes_segments_in_place_after_the_ip_header_for_both_families() {
+        for (a_ip, b_ip) in [("10.9.0.1", "10.9.0.2"), ("2001:db8::1", "2001:db8::2")] {
+            let (a_ip, b_ip): (IpAddr, IpAddr) = (a_ip.parse().unwrap(), b_ip.parse().unwrap());
+            let config = Config {
+                trace: false,
+                ..Config::default()
+            };
+            let mut a = Endpoint::new(config.clone(), vec![a_ip], TableEngine, 1);
+            let mut b = Endpoint::new(config, vec![b_ip], TableEngine, 2);
+            b.listen(80, 4).unwrap();
+            let now = Instant::ZERO;
+            let client = a.connect(now, SocketAddr::new(b_ip, 80)).unwrap();
+            // SYN, SYN-ACK, ACK carrying data, then the server's data.
+            assert_eq!(exchange(&mut a, &mut b, now), 1);
+            assert_eq!(exchange(&mut b, &mut a, now), 1);
+            assert_eq!(a.send(now, client, b"ping").unwrap(), 4);
+            assert!(exchange(&mut a, &mut b, now) >= 1);
+            let server = b.accept(80).unwrap();
+            let mut rx = [0u8; 16];
+            assert_eq!(b.recv(now, server, &mut rx).unwrap(), 4);
+            assert_eq!(&rx[..4], b"ping");
+            // An orphan (the RST for a closed port) goes out the same way.
+            let stray = SocketAddr::new(b_ip, 81);
+            a.connect(now, stray).unwrap();
+            assert_eq!(exchange(&mut a, &mut b, now), 1);
+            let mut buf = [0u8; 1600];
+            let t = b.poll_transmit(now, &mut buf).unwrap();
+            let p = ip::parse_ip_packet(&buf[..t.len]).unwrap();
+            let seg = wire::parse_segment(p.payload).unwrap();
+            assert!(seg.header.flags.contains(Flags::RST));
+            assert_eq!((p.src, seg.header.src_port), (b_ip, 81));
+            // A buffer with no room beyond an IP header gets nothing.
+            assert!(a.poll_transmit(now, &mut [0u8; 40]).is_none());
+        }
     }
 }
