@@ -131,7 +131,10 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
     slots: Vec<Option<Slot<E>>>,
     free: Vec<usize>,
     by_tuple: TupleMap,
-    listeners: HashMap<u16, Listener>,
+    /// By local port; looked up on every SYN, every `accept` and every
+    /// newly established passive connection, so it uses the same keyed
+    /// hasher as the 4-tuple map rather than SipHash.
+    listeners: HashMap<u16, Listener, SeedableRandomState>,
     next_port: u16,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     candidates: VecDeque<usize>,
@@ -156,7 +159,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             slots: Vec::new(),
             free: Vec::new(),
             by_tuple: TupleMap::with_hasher(tuple_hasher()),
-            listeners: HashMap::new(),
+            listeners: HashMap::with_hasher(tuple_hasher()),
             next_port: EPHEMERAL_FIRST.wrapping_add((seed % 16_000) as u16),
             timers: BinaryHeap::new(),
             candidates: VecDeque::new(),
