@@ -8,6 +8,9 @@
 //! criterion's statistics assume a quiet machine.
 //!
 //! `cargo bench -p conformance --bench ratios [-- ROUNDS]`
+//!
+//! `--only NAME` (e.g. `--only lifecycle/table`) runs just that workload
+//! ROUNDS times without timing, for a profiler (`valgrind --tool=callgrind`).
 
 use std::time::{Duration as WallDuration, Instant as WallClock};
 
@@ -29,10 +32,15 @@ fn time(mut f: impl FnMut()) -> WallDuration {
 }
 
 fn main() {
-    let rounds = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds = args
+        .iter()
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(DEFAULT_ROUNDS);
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
     let long_msl = Duration::from_secs(120);
     let short_msl = Duration::from_millis(1);
     type Workload = (&'static str, Box<dyn Fn()>);
@@ -80,6 +88,17 @@ fn main() {
             }),
         ),
     ];
+    if let Some(name) = only {
+        let Some((_, run)) = workloads.iter().find(|(n, _)| *n == name) else {
+            let names: Vec<&str> = workloads.iter().map(|(n, _)| *n).collect();
+            eprintln!("unknown workload {name:?}; one of {names:?}");
+            std::process::exit(2);
+        };
+        for _ in 0..rounds {
+            run();
+        }
+        return;
+    }
     let mut best = vec![WallDuration::MAX; workloads.len()];
     let mut all: Vec<Vec<WallDuration>> = vec![Vec::new(); workloads.len()];
     for _ in 0..rounds {

@@ -5,7 +5,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+
+use foldhash::fast::SeedableRandomState;
+use foldhash::SharedSeed;
 
 use crate::config::Config;
 use crate::connection::Connection;
@@ -17,6 +22,68 @@ use crate::tcb::ConnEvent;
 use crate::time::Instant;
 use crate::trace::TraceEvent;
 use crate::wire::{self, ip, Flags, Segment};
+
+/// The 4-tuple map: (local, remote) to slot.
+///
+/// Keyed with a secret drawn from the operating system's randomness, so
+/// that a peer choosing addresses and ports cannot aim many connections at
+/// one bucket (hash flooding). foldhash costs a fraction of std's SipHash-1-3
+/// per lookup (one lookup per arriving segment).
+type TupleMap = HashMap<TupleKey, usize, SeedableRandomState>;
+
+/// A connection's (local, remote) address pair as a map key.
+///
+/// Hashed as one or three wide words rather than through `SocketAddr`'s
+/// derived `Hash` (an enum tag, a length-prefixed octet array and a port
+/// per address): a third of the hashing work per lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TupleKey {
+    local: SocketAddr,
+    remote: SocketAddr,
+}
+
+impl TupleKey {
+    fn new(local: SocketAddr, remote: SocketAddr) -> TupleKey {
+        TupleKey { local, remote }
+    }
+}
+
+impl Hash for TupleKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Equal keys have equal addresses and ports, hence equal hashes
+        // (IPv6 flow labels and scope ids, also compared, are left out).
+        let ports = u128::from(self.local.port()) << 16 | u128::from(self.remote.port());
+        match (self.local.ip(), self.remote.ip()) {
+            (IpAddr::V4(l), IpAddr::V4(r)) => state
+                .write_u128(u128::from(l.to_bits()) << 96 | u128::from(r.to_bits()) << 64 | ports),
+            (l, r) => {
+                state.write_u128(ip_bits(l));
+                state.write_u128(ip_bits(r));
+                state.write_u128(ports);
+            }
+        }
+    }
+}
+
+/// An address as 128 bits (IPv4 in the low 32, tagged above them so that
+/// it differs from the IPv6 address with the same low bits).
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => 1 << 32 | u128::from(a.to_bits()),
+        IpAddr::V6(a) => a.to_bits(),
+    }
+}
+
+/// A fresh keyed hasher state for a [`TupleMap`]: the process-wide secret
+/// seed plus a per-map seed, both drawn from std's `RandomState` (whose
+/// keys come from the OS random source), not from foldhash's own global
+/// seed, which is derived from addresses and the clock.
+fn tuple_hasher() -> SeedableRandomState {
+    static SHARED: OnceLock<SharedSeed> = OnceLock::new();
+    let draw = |salt: u64| std::hash::RandomState::new().hash_one(salt);
+    let shared = SHARED.get_or_init(|| SharedSeed::from_u64(draw(0x7470_6670_6d31)));
+    SeedableRandomState::with_seed(draw(0x7470_6670_6d32), shared)
+}
 
 /// Identifies a connection of an [`Endpoint`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,8 +130,11 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
     isn: IsnGenerator,
     slots: Vec<Option<Slot<E>>>,
     free: Vec<usize>,
-    by_tuple: HashMap<(SocketAddr, SocketAddr), usize>,
-    listeners: HashMap<u16, Listener>,
+    by_tuple: TupleMap,
+    /// By local port; looked up on every SYN, every `accept` and every
+    /// newly established passive connection, so it uses the same keyed
+    /// hasher as the 4-tuple map rather than SipHash.
+    listeners: HashMap<u16, Listener, SeedableRandomState>,
     next_port: u16,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     candidates: VecDeque<usize>,
@@ -88,8 +158,8 @@ impl<E: Engine + Clone> Endpoint<E> {
             isn: IsnGenerator::from_seed(seed),
             slots: Vec::new(),
             free: Vec::new(),
-            by_tuple: HashMap::new(),
-            listeners: HashMap::new(),
+            by_tuple: TupleMap::with_hasher(tuple_hasher()),
+            listeners: HashMap::with_hasher(tuple_hasher()),
             next_port: EPHEMERAL_FIRST.wrapping_add((seed % 16_000) as u16),
             timers: BinaryHeap::new(),
             candidates: VecDeque::new(),
@@ -133,7 +203,7 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     fn insert(&mut self, conn: Connection<E>, listener: Option<u16>) -> usize {
-        let key = (conn.local(), conn.remote());
+        let key = TupleKey::new(conn.local(), conn.remote());
         let slot = Slot {
             conn,
             listener,
@@ -172,7 +242,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             } else {
                 self.next_port + 1
             };
-            let key = (SocketAddr::new(local, port), remote);
+            let key = TupleKey::new(SocketAddr::new(local, port), remote);
             if !self.by_tuple.contains_key(&key) && !self.listeners.contains_key(&port) {
                 return Some(port);
             }
@@ -202,7 +272,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         local: SocketAddr,
         remote: SocketAddr,
     ) -> Result<ConnHandle, EndpointError> {
-        if self.by_tuple.contains_key(&(local, remote)) {
+        if self.by_tuple.contains_key(&TupleKey::new(local, remote)) {
             return Err(EndpointError::AddressInUse(local));
         }
         let iss = self.isn.isn(local, remote, now);
@@ -357,7 +427,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         let seg = wire::parse_segment(bytes)?;
         let local = SocketAddr::new(dst, seg.header.dst_port);
         let remote = SocketAddr::new(src, seg.header.src_port);
-        if let Some(&i) = self.by_tuple.get(&(local, remote)) {
+        if let Some(&i) = self.by_tuple.get(&TupleKey::new(local, remote)) {
             if let Some(slot) = self.slots[i].as_mut() {
                 slot.conn.handle_parsed(now, &seg);
                 self.after(i);
@@ -496,7 +566,9 @@ impl<E: Engine + Clone> Endpoint<E> {
             }
             self.events.push_back((ConnHandle(i), ev));
         }
-        self.traces.extend(slot.conn.drain_traces());
+        if !slot.conn.tcb().traces.is_empty() {
+            self.traces.extend(slot.conn.drain_traces());
+        }
         schedule(&mut self.timers, slot, i);
         if may_queue && !slot.queued && slot.conn.tcb().wants_to_send() {
             slot.queued = true;
@@ -506,7 +578,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             let embryonic = slot.listener.filter(|_| !slot.established);
             let unaccepted = slot.listener.is_some() && slot.established;
             let release = slot.released || embryonic.is_some() || unaccepted;
-            let key = (slot.conn.local(), slot.conn.remote());
+            let key = TupleKey::new(slot.conn.local(), slot.conn.remote());
             if self.by_tuple.get(&key) == Some(&i) {
                 self.by_tuple.remove(&key);
             }
@@ -539,9 +611,24 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// Writes the next TCP segment into `buf` (no IP header); returns its
     /// addresses and length.
     pub fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.poll_into(now, buf, false)
+    }
+
+    /// The next segment, written at `buf[room..]` where `room` is the IP
+    /// header length for the segment's address family when `ip_room` is
+    /// set (0 otherwise): the segment goes straight to its final place,
+    /// with no copy to make room for the IP header afterwards. Returns the
+    /// TCP segment's length in `len`.
+    fn poll_into(&mut self, now: Instant, buf: &mut [u8], ip_room: bool) -> Option<Transmit> {
+        let room = |a: SocketAddr| match (ip_room, a.is_ipv4()) {
+            (false, _) => 0,
+            (true, true) => ip::IPV4_HEADER_LEN,
+            (true, false) => ip::IPV6_HEADER_LEN,
+        };
         if let Some((src, dst, bytes)) = self.orphans.pop_front() {
-            let n = bytes.len().min(buf.len());
-            buf[..n].copy_from_slice(&bytes[..n]);
+            let out = buf.get_mut(room(src)..)?;
+            let n = bytes.len().min(out.len());
+            out[..n].copy_from_slice(&bytes[..n]);
             return Some(Transmit { src, dst, len: n });
         }
         while let Some(&i) = self.candidates.front() {
@@ -549,9 +636,14 @@ impl<E: Engine + Clone> Endpoint<E> {
                 self.candidates.pop_front();
                 continue;
             };
-            if let Some(n) = slot.conn.poll_transmit(now, buf) {
+            let src = slot.conn.local();
+            let sent = match buf.get_mut(room(src)..) {
+                Some(out) => slot.conn.poll_transmit(now, out),
+                None => None,
+            };
+            if let Some(n) = sent {
                 let t = Transmit {
-                    src: slot.conn.local(),
+                    src,
                     dst: slot.conn.remote(),
                     len: n,
                 };
@@ -568,15 +660,15 @@ impl<E: Engine + Clone> Endpoint<E> {
 
     /// Writes the next packet, IP header included, into `buf`.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let hdr = 40;
-        if buf.len() <= hdr {
+        if buf.len() <= ip::IPV6_HEADER_LEN {
             return None;
         }
-        let t = self.poll_segment(now, &mut buf[hdr..])?;
-        let ip_len = if t.src.is_ipv4() { 20 } else { 40 };
-        if ip_len < hdr {
-            buf.copy_within(hdr..hdr + t.len, ip_len);
-        }
+        let t = self.poll_into(now, buf, true)?;
+        let ip_len = if t.src.is_ipv4() {
+            ip::IPV4_HEADER_LEN
+        } else {
+            ip::IPV6_HEADER_LEN
+        };
         let written = ip::emit_ip_header(t.src.ip(), t.dst.ip(), t.len, &mut buf[..ip_len]).ok()?;
         Some(Transmit {
             len: written + t.len,
@@ -646,6 +738,112 @@ fn schedule<E: Engine>(
         if slot.scheduled.is_none_or(|s| d < s) {
             slot.scheduled = Some(d);
             timers.push(Reverse((d, i)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn tuple_hashers_are_keyed_per_map() {
+        // Two maps hash the same 4-tuple differently: the per-map seed is
+        // random (equal by chance with probability 2^-64).
+        let key = TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.2:49152"));
+        assert_ne!(tuple_hasher().hash_one(key), tuple_hasher().hash_one(key));
+        // One map hashes a key the same way every time.
+        let h = tuple_hasher();
+        assert_eq!(h.hash_one(key), h.hash_one(key));
+    }
+
+    #[test]
+    fn tuple_map_tells_addresses_ports_and_families_apart() {
+        let keys = [
+            TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.2:49152")),
+            TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.2:49153")),
+            TupleKey::new(sa("10.0.0.1:81"), sa("10.0.0.2:49152")),
+            TupleKey::new(sa("10.0.0.2:49152"), sa("10.0.0.1:80")),
+            TupleKey::new(sa("[::ffff:10.0.0.1]:80"), sa("[::ffff:10.0.0.2]:49152")),
+            TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::2]:49152")),
+            TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::3]:49152")),
+        ];
+        let mut map = TupleMap::with_hasher(tuple_hasher());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(map.insert(*k, i), None);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(map.get(k), Some(&i));
+        }
+        assert_eq!(
+            map.get(&TupleKey::new(sa("10.0.0.1:80"), sa("10.0.0.3:49152"))),
+            None
+        );
+        assert_eq!(map.remove(&keys[0]), Some(0));
+        assert_eq!(map.get(&keys[0]), None);
+        assert_eq!(map.get(&keys[1]), Some(&1));
+    }
+
+    /// Every packet `from` has to send, IP header included, checked and
+    /// handed to `to`; returns how many there were.
+    fn exchange(from: &mut Endpoint, to: &mut Endpoint, now: Instant) -> usize {
+        let mut buf = [0u8; 1600];
+        let mut n = 0;
+        while let Some(t) = from.poll_transmit(now, &mut buf) {
+            let packet = &buf[..t.len];
+            let p = ip::parse_ip_packet(packet).unwrap();
+            assert_eq!((p.src, p.dst), (t.src.ip(), t.dst.ip()));
+            let header = if t.src.is_ipv4() { 20 } else { 40 };
+            assert_eq!(p.payload.len(), t.len - header);
+            let pseudo = crate::tcb::pseudo_header(p.src, p.dst);
+            assert!(wire::verify_checksum(&pseudo, p.payload));
+            let seg = wire::parse_segment(p.payload).unwrap();
+            assert_eq!(seg.header.src_port, t.src.port());
+            assert_eq!(seg.header.dst_port, t.dst.port());
+            to.handle_packet(now, packet).unwrap();
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn poll_transmit_writes_segments_in_place_after_the_ip_header_for_both_families() {
+        for (a_ip, b_ip) in [("10.9.0.1", "10.9.0.2"), ("2001:db8::1", "2001:db8::2")] {
+            let (a_ip, b_ip): (IpAddr, IpAddr) = (a_ip.parse().unwrap(), b_ip.parse().unwrap());
+            let config = Config {
+                trace: false,
+                ..Config::default()
+            };
+            let mut a = Endpoint::new(config.clone(), vec![a_ip], TableEngine, 1);
+            let mut b = Endpoint::new(config, vec![b_ip], TableEngine, 2);
+            b.listen(80, 4).unwrap();
+            let now = Instant::ZERO;
+            let client = a.connect(now, SocketAddr::new(b_ip, 80)).unwrap();
+            // SYN, SYN-ACK, ACK carrying data, then the server's data.
+            assert_eq!(exchange(&mut a, &mut b, now), 1);
+            assert_eq!(exchange(&mut b, &mut a, now), 1);
+            assert_eq!(a.send(now, client, b"ping").unwrap(), 4);
+            assert!(exchange(&mut a, &mut b, now) >= 1);
+            let server = b.accept(80).unwrap();
+            let mut rx = [0u8; 16];
+            assert_eq!(b.recv(now, server, &mut rx).unwrap(), 4);
+            assert_eq!(&rx[..4], b"ping");
+            // An orphan (the RST for a closed port) goes out the same way.
+            let stray = SocketAddr::new(b_ip, 81);
+            a.connect(now, stray).unwrap();
+            assert_eq!(exchange(&mut a, &mut b, now), 1);
+            let mut buf = [0u8; 1600];
+            let t = b.poll_transmit(now, &mut buf).unwrap();
+            let p = ip::parse_ip_packet(&buf[..t.len]).unwrap();
+            let seg = wire::parse_segment(p.payload).unwrap();
+            assert!(seg.header.flags.contains(Flags::RST));
+            assert_eq!((p.src, seg.header.src_port), (b_ip, 81));
+            // A buffer with no room beyond an IP header gets nothing.
+            assert!(a.poll_transmit(now, &mut [0u8; 40]).is_none());
         }
     }
 }

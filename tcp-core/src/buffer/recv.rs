@@ -13,7 +13,7 @@
 //! Offsets given to and returned by this buffer are relative to RCV.NXT, the
 //! end of the readable (in-order) bytes: offset 0 is the next byte expected.
 
-use super::{copy_into_ring, ring_slices};
+use super::Ring;
 use crate::seq::SeqNum;
 
 /// How many disjoint out-of-order ranges a [`RecvBuffer`] tracks at most.
@@ -78,14 +78,15 @@ struct Range {
 
 /// A fixed-capacity receive ring with in-place reassembly.
 ///
-/// Allocated once by [`RecvBuffer::new`]; no method allocates afterwards.
+/// Allocated once (not zeroed) by [`RecvBuffer::new`]; no method allocates
+/// afterwards.
 ///
 /// The capacity is also the largest receive window the TCB can advertise
 /// from it; keep it at most 2^30 bytes (RFC 7323 §2.3), since offsets are
 /// converted to sequence numbers modulo 2^32.
 pub struct RecvBuffer {
-    ring: Box<[u8]>,
-    /// Ring index of the first readable byte; `< ring.len()`, or 0 when the
+    ring: Ring,
+    /// Ring index of the first readable byte; `< capacity`, or 0 when the
     /// capacity is 0.
     head: usize,
     /// In-order bytes the application can read.
@@ -107,7 +108,7 @@ impl RecvBuffer {
     /// A buffer that holds at most `capacity` bytes.
     pub fn new(capacity: usize) -> RecvBuffer {
         RecvBuffer {
-            ring: vec![0u8; capacity].into_boxed_slice(),
+            ring: Ring::new(capacity),
             head: 0,
             readable: 0,
             nxt: 0,
@@ -121,7 +122,7 @@ impl RecvBuffer {
     /// The most bytes the buffer can hold.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.ring.len()
+        self.ring.capacity()
     }
 
     /// Contiguous in-order bytes the application can read.
@@ -134,7 +135,7 @@ impl RecvBuffer {
     /// (RFC 9293 §3.8.6). Out-of-order bytes held sit inside it.
     #[inline]
     pub fn window(&self) -> usize {
-        self.ring.len() - self.readable
+        self.ring.capacity() - self.readable
     }
 
     /// Out-of-order data is held.
@@ -158,12 +159,7 @@ impl RecvBuffer {
     #[inline]
     fn index(&self, pos: u64) -> usize {
         let k = (pos - self.nxt) as usize + self.readable;
-        let i = self.head + k;
-        if i >= self.ring.len() {
-            i - self.ring.len()
-        } else {
-            i
-        }
+        self.ring.wrap(self.head + k)
     }
 
     /// Copies the bytes of `data` that fall in stream positions
@@ -173,7 +169,7 @@ impl RecvBuffer {
         let lo = (from - data_pos) as usize;
         let hi = (to - data_pos) as usize;
         let at = self.index(from);
-        copy_into_ring(&mut self.ring, at, &data[lo..hi]);
+        self.ring.write(at, &data[lo..hi]);
     }
 
     /// Takes a segment's text whose first byte `data[0]` lies `offset`
@@ -301,7 +297,7 @@ impl RecvBuffer {
     /// The readable bytes as at most two contiguous slices, without taking
     /// them; follow with [`RecvBuffer::consume`].
     pub fn peek_slices(&self) -> (&[u8], &[u8]) {
-        ring_slices(&self.ring, self.head, self.readable)
+        self.ring.slices(self.head, self.readable)
     }
 
     /// Drops `n` readable bytes (clamped to `readable()`) and returns how
@@ -313,12 +309,7 @@ impl RecvBuffer {
             // Nothing held: restart at index 0 so later text is contiguous.
             self.head = 0;
         } else {
-            let i = self.head + n;
-            self.head = if i >= self.ring.len() {
-                i - self.ring.len()
-            } else {
-                i
-            };
+            self.head = self.ring.wrap(self.head + n);
         }
         n
     }

@@ -8,14 +8,15 @@
 //! ([`SendBuffer::consume`]) and hands out any range for (re)transmission
 //! without copying ([`SendBuffer::slices`]).
 
-use super::{copy_into_ring, ring_slices};
+use super::Ring;
 
 /// A fixed-capacity byte ring holding unacknowledged and unsent data.
 ///
-/// Allocated once by [`SendBuffer::new`]; no method allocates afterwards.
+/// Allocated once (not zeroed) by [`SendBuffer::new`]; no method allocates
+/// afterwards.
 pub struct SendBuffer {
-    ring: Box<[u8]>,
-    /// Ring index of offset 0 (the octet at SND.UNA); `< ring.len()`, or 0
+    ring: Ring,
+    /// Ring index of offset 0 (the octet at SND.UNA); `< capacity`, or 0
     /// when the capacity is 0.
     head: usize,
     /// Bytes held, from `head` on.
@@ -26,7 +27,7 @@ impl SendBuffer {
     /// A buffer that holds at most `capacity` bytes.
     pub fn new(capacity: usize) -> SendBuffer {
         SendBuffer {
-            ring: vec![0u8; capacity].into_boxed_slice(),
+            ring: Ring::new(capacity),
             head: 0,
             len: 0,
         }
@@ -35,7 +36,7 @@ impl SendBuffer {
     /// The most bytes the buffer can hold.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.ring.len()
+        self.ring.capacity()
     }
 
     /// Bytes held: unacknowledged plus not yet sent.
@@ -47,7 +48,7 @@ impl SendBuffer {
     /// Room left for [`SendBuffer::write`].
     #[inline]
     pub fn free(&self) -> usize {
-        self.ring.len() - self.len
+        self.ring.capacity() - self.len
     }
 
     /// No bytes held.
@@ -59,12 +60,7 @@ impl SendBuffer {
     /// Ring index of `offset` bytes after offset 0; `offset < capacity`.
     #[inline]
     fn index(&self, offset: usize) -> usize {
-        let i = self.head + offset;
-        if i >= self.ring.len() {
-            i - self.ring.len()
-        } else {
-            i
-        }
+        self.ring.wrap(self.head + offset)
     }
 
     /// Appends as much of `data` as fits and returns how many bytes were
@@ -76,7 +72,7 @@ impl SendBuffer {
             return 0;
         }
         let at = self.index(self.len);
-        copy_into_ring(&mut self.ring, at, &data[..n]);
+        self.ring.write(at, &data[..n]);
         self.len += n;
         n
     }
@@ -93,7 +89,7 @@ impl SendBuffer {
             return (&[], &[]);
         }
         let len = len.min(self.len - offset);
-        ring_slices(&self.ring, self.index(offset), len)
+        self.ring.slices(self.index(offset), len)
     }
 
     /// Copies bytes starting `offset` bytes after offset 0 into `out` and
