@@ -51,7 +51,10 @@ fn lifecycle(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
+    // No HTML plots: criterion's plot backend panics on a machine without
+    // fonts (FontUnavailable), and the figures are the printed ones.
     Criterion::default()
+        .without_plots()
         .warm_up_time(WallDuration::from_secs(1))
         .measurement_time(WallDuration::from_secs(4))
 }
