@@ -2,10 +2,8 @@
 //! exit 0 when every layer that ran passed, 1 when one failed, and bad
 //! arguments answered with one line and exit 2, never a panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tcpfsm");
+mod common;
+use common::{run_in, scratch, stderr, stdout};
 
 /// The layers, as their rows begin.
 const LAYERS: [&str; 8] = [
@@ -18,29 +16,6 @@ const LAYERS: [&str; 8] = [
     "kernel over TUN",
     "smoltcp peer",
 ];
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli_conform_{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// The table row of `layer`, split into its columns (two or more spaces).
 fn row<'a>(out: &'a str, layer: &str) -> Vec<&'a str> {

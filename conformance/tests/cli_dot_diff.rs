@@ -10,14 +10,8 @@ use tcp_core::engine::AnyEngine;
 use tcp_core::seq::SeqNum;
 use tcp_core::{Config, Connection, Duration, EngineKind, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tcpfsm");
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod common;
+use common::{scratch, stderr, stdout, workspace_root, BIN};
 
 fn real_spec_path() -> PathBuf {
     workspace_root().join("tcp-fsm-spec/tcp.fsm")
@@ -34,21 +28,6 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli_dot_diff_{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// One clear line on stderr, this exit status, no panic.
