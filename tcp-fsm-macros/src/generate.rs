@@ -141,6 +141,14 @@ fn docs(lines: &[String]) -> TokenStream {
     quote!(#(#attrs)*)
 }
 
+/// The step type a dispatch function of this flavor returns.
+fn step_type(flavor: Flavor) -> TokenStream {
+    match flavor {
+        Flavor::Full => quote!(Step),
+        Flavor::Local(_) => quote!(LocalStep),
+    }
+}
+
 fn usize_lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
@@ -1104,6 +1112,25 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// The events a dispatch function of this flavor takes, as indices.
+    fn flavor_events(&self, flavor: Flavor) -> Vec<usize> {
+        match flavor {
+            Flavor::Full => (0..self.spec.events.len()).collect(),
+            Flavor::Local(origin) => self.events_of(origin),
+        }
+    }
+
+    /// The next state of `row` for the `states` one arm or cell covers: the
+    /// target, or (for `stay` and `impossible`, which keep the state and run
+    /// nothing) the one state, or `state` when the arm covers several.
+    fn next_state_tokens(&self, row: &Row, states: &[usize]) -> TokenStream {
+        match (row.target, states) {
+            (Target::State(t), _) => self.state_path(t),
+            (Target::Stay | Target::Impossible, [one]) => self.state_path(StateId(*one as u16)),
+            (Target::Stay | Target::Impossible, _) => quote!(state),
+        }
+    }
+
     /// The arms of a flat `match (state, event)`, in priority order within
     /// each pair. States whose cell for an event is the same row list (the
     /// `state *` fallback) share arms through an or-pattern. The last live
@@ -1112,14 +1139,8 @@ impl<'a> Cx<'a> {
     /// exhaustive without a catch-all arm. Returns the arms and whether any
     /// guard is called.
     fn dispatch_arms(&self, flavor: Flavor) -> Result<(Vec<TokenStream>, bool), GenerateError> {
-        let events: Vec<usize> = match flavor {
-            Flavor::Full => (0..self.spec.events.len()).collect(),
-            Flavor::Local(origin) => self.events_of(origin),
-        };
-        let step = match flavor {
-            Flavor::Full => quote!(Step),
-            Flavor::Local(_) => quote!(LocalStep),
-        };
+        let events = self.flavor_events(flavor);
+        let step = step_type(flavor);
         let mut arms = Vec::new();
         let mut uses_guards = false;
         for e in events {
@@ -1152,14 +1173,7 @@ impl<'a> Cx<'a> {
                         let cond = self.guard_condition(&row.guards);
                         quote!(if #cond)
                     };
-                    let next = match row.target {
-                        Target::State(t) => self.state_path(t),
-                        // An impossible row keeps the state and has no actions.
-                        Target::Stay | Target::Impossible if states.len() == 1 => {
-                            self.state_path(StateId(states[0] as u16))
-                        }
-                        Target::Stay | Target::Impossible => quote!(state),
-                    };
+                    let next = self.next_state_tokens(row, &states);
                     let actions = self.row_actions(flavor, row)?;
                     let row_no = Literal::u16_unsuffixed(row.id.0);
                     arms.push(quote! {
@@ -1187,11 +1201,12 @@ impl<'a> Cx<'a> {
             quote!(let _ = guards;)
         };
         let cells = self.direct_cells(flavor)?;
-        let (step, event_ty) = match flavor {
-            Flavor::Full => (quote!(Step), quote!(Event)),
+        let step = step_type(flavor);
+        let event_ty = match flavor {
+            Flavor::Full => quote!(Event),
             Flavor::Local(origin) => {
                 let ty = origin_enum(origin);
-                (quote!(LocalStep), quote!(#ty))
+                quote!(#ty)
             }
         };
         Ok(quote! {
@@ -1217,14 +1232,8 @@ impl<'a> Cx<'a> {
     /// load instead of two data-dependent jumps. Pairs whose rows are guarded
     /// hold `None` and fall through to the `match`, which stays total.
     fn direct_cells(&self, flavor: Flavor) -> Result<TokenStream, GenerateError> {
-        let events: Vec<usize> = match flavor {
-            Flavor::Full => (0..self.spec.events.len()).collect(),
-            Flavor::Local(origin) => self.events_of(origin),
-        };
-        let step = match flavor {
-            Flavor::Full => quote!(Step),
-            Flavor::Local(_) => quote!(LocalStep),
-        };
+        let events = self.flavor_events(flavor);
+        let step = step_type(flavor);
         let mut rows_out = Vec::new();
         for s in 0..self.spec.states.len() {
             let mut cells = Vec::new();
@@ -1232,10 +1241,7 @@ impl<'a> Cx<'a> {
                 let live = self.live_rows(s, e);
                 let cell = match live.as_slice() {
                     [row] => {
-                        let next = match row.target {
-                            Target::State(t) => self.state_path(t),
-                            Target::Stay | Target::Impossible => self.state_path(StateId(s as u16)),
-                        };
+                        let next = self.next_state_tokens(row, &[s]);
                         let actions = self.row_actions(flavor, row)?;
                         let row_no = Literal::u16_unsuffixed(row.id.0);
                         quote!(::core::option::Option::Some(#step { next: #next, actions: #actions, row: #row_no }))
