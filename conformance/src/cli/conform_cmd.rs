@@ -195,7 +195,7 @@ fn conform_inner(args: &ConformArgs) -> Result<ExitCode, ConformError> {
         Layer::not_run(
             "kernel over TUN",
             "our stack against Linux sockets in a netns",
-            "needs root: cargo test -p conformance --test kernel_interop --test kernel_cli"
+            "a test suite that needs root (netns + TUN): cargo test -p conformance --test kernel_interop --test kernel_cli"
                 .to_string(),
         ),
         Layer::not_run(
