@@ -92,6 +92,7 @@ impl Classifier {
     }
 
     /// The next event for `seg`, given the TCB as the previous events left it.
+    #[inline]
     pub fn next(&mut self, tcb: &Tcb, seg: &Segment<'_>) -> Option<SegmentClass> {
         let flags = seg.header.flags;
         loop {
