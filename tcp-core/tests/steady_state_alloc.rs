@@ -3,58 +3,17 @@
 //! stack's calls (the test harness's own packet copies are not counted),
 //! over the middle of a 32 MiB transfer between two endpoints.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
 use tcp_core::engine::{Engine, PerStateEngine, TableEngine};
 use tcp_core::{Config, ConnectionError, Duration, Endpoint, EndpointError, Instant};
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// Per thread, so tests running in parallel never see each other's counts.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_allocation() {
-    if COUNTING.with(Cell::get) {
-        ALLOCATIONS.with(|a| a.set(a.get() + 1));
-    }
-}
-
-fn take_allocations() -> usize {
-    ALLOCATIONS.with(|a| a.replace(0))
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod common;
+use common::{counted, take_allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Runs `f` with allocation counting on when `count` is true.
-fn counted<R>(count: bool, f: impl FnOnce() -> R) -> R {
-    COUNTING.with(|c| c.set(count));
-    let r = f();
-    COUNTING.with(|c| c.set(false));
-    r
-}
 
 /// Bytes delivered; allocations counted between 25% and 75% of the transfer.
 fn steady_state_allocations<E: Engine + Clone>(engine: E) -> (usize, usize) {
