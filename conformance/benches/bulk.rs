@@ -22,6 +22,8 @@ use tcp_core::{PerStateEngine, TableEngine};
 use conformance::smoltcp_peer::workload::{self, BULK_BUFFER, BULK_BYTES};
 use conformance::smoltcp_peer::Duration;
 
+mod common;
+
 const MSL: Duration = Duration::from_secs(120);
 
 fn table() -> (u64, u64) {
@@ -57,18 +59,9 @@ fn bulk(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    // No HTML plots: criterion's plot backend panics on a machine without
-    // fonts (FontUnavailable), and the figures are the printed ones.
-    Criterion::default()
-        .without_plots()
-        .warm_up_time(WallDuration::from_secs(1))
-        .measurement_time(WallDuration::from_secs(4))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config(WallDuration::from_secs(4));
     targets = bulk
 }
 criterion_main!(benches);

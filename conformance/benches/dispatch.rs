@@ -21,6 +21,8 @@ use tcp_fsm_spec::{EventId, Spec, StateId};
 
 use conformance::sim::rng::Xoshiro256StarStar;
 
+mod common;
+
 const STATES: usize = 11;
 const EVENTS: usize = 25;
 const GUARDS: usize = GUARD_NAMES.len();
@@ -349,18 +351,9 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    // No HTML plots: criterion's plot backend panics on a machine without
-    // fonts (FontUnavailable), and the figures are the printed ones.
-    Criterion::default()
-        .without_plots()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config(Duration::from_secs(3));
     targets = dispatch
 }
 criterion_main!(benches);

@@ -15,6 +15,8 @@ use tcp_core::{PerStateEngine, TableEngine};
 use conformance::smoltcp_peer::workload::{self, LIFECYCLES, LIFECYCLE_BUFFER};
 use conformance::smoltcp_peer::Duration;
 
+mod common;
+
 const MSL: Duration = Duration::from_millis(1);
 
 fn table() -> u64 {
@@ -50,18 +52,9 @@ fn lifecycle(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    // No HTML plots: criterion's plot backend panics on a machine without
-    // fonts (FontUnavailable), and the figures are the printed ones.
-    Criterion::default()
-        .without_plots()
-        .warm_up_time(WallDuration::from_secs(1))
-        .measurement_time(WallDuration::from_secs(4))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config(WallDuration::from_secs(4));
     targets = lifecycle
 }
 criterion_main!(benches);

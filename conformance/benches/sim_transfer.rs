@@ -14,6 +14,8 @@ use tcp_core::{PerStateEngine, TableEngine};
 
 use conformance::sim::{Bandwidth, Duration, Host, Instant, LinkConfig, Simulator};
 
+mod common;
+
 const BYTES: u64 = 16 << 20;
 const PORT: u16 = 5001;
 const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
@@ -154,18 +156,9 @@ fn sim_transfer(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    // No HTML plots: criterion's plot backend panics on a machine without
-    // fonts (FontUnavailable), and the figures are the printed ones.
-    Criterion::default()
-        .without_plots()
-        .warm_up_time(WallDuration::from_secs(1))
-        .measurement_time(WallDuration::from_secs(5))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config(WallDuration::from_secs(5));
     targets = sim_transfer
 }
 criterion_main!(benches);
