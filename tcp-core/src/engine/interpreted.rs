@@ -349,7 +349,7 @@ impl Engine for InterpretedEngine {
             let mut fx = Effects::internal();
             self.run(tcb, event, Some(seg), None, &mut fx, TraceOrigin::Segment);
             // The row decides whether processing goes on (Discard, DeleteTcb).
-            if fx.discard {
+            if fx.segment_done {
                 break;
             }
         }

@@ -94,7 +94,7 @@ pub struct Effects<'d> {
     /// ran, or DeleteTcb (RFC 9293 §3.10.7: "drop the segment and return",
     /// "delete the TCB ... and return"). Nothing else ends it: the table
     /// decides, not the classifier.
-    pub discard: bool,
+    pub segment_done: bool,
     /// The event came from a user call.
     pub from_app: bool,
 }
@@ -140,9 +140,9 @@ pub fn run_local(tcb: &mut Tcb, fx: &mut Effects<'_>, op: LocalOp) {
         }
         LocalOp::DeleteTcb => {
             tcb.delete_tcb();
-            fx.discard = true;
+            fx.segment_done = true;
         }
-        LocalOp::Discard => fx.discard = true,
+        LocalOp::Discard => fx.segment_done = true,
     }
 }
 

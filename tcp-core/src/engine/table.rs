@@ -222,10 +222,10 @@ impl Engine for TableEngine {
                 _seg: PhantomData,
             };
             fsm::run_actions(&mut h, step.actions, seg);
-            let discard = h.fx.discard;
+            let segment_done = h.fx.segment_done;
             enter(tcb, step.next, event.into(), TraceOrigin::Segment, step.row);
             // The row decides whether processing goes on (Discard, DeleteTcb).
-            if discard {
+            if segment_done {
                 break;
             }
         }
