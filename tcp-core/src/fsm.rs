@@ -12,8 +12,11 @@
 //! - [`LocalAction`] (no segment needed) and [`PacketAction`] (needs the
 //!   received segment), joined in [`Action`]; [`ActionName`] without
 //!   arguments.
-//! - [`process_event`]: one flat `match (state, event)` in the spec's row
-//!   priority order, guards asked lazily through the [`Guards`] trait, the
+//! - [`process_event`]: a static cell table (the guards each (state, event)
+//!   pair's rows test, and a multiply-shift hash of their outcome) and a
+//!   static step table holding, for every outcome, the step of the first
+//!   row in the spec's priority order that matches; guards asked through the
+//!   [`Guards`] trait (once per event, as a [`GuardSet`]-style bit set), the
 //!   actions as `&'static` slices. [`process_app_event`] and
 //!   [`process_timer_event`] return a [`LocalStep`] whose actions are
 //!   [`LocalAction`]s only; [`process_segment_event`] returns a [`Step`].

@@ -18,6 +18,85 @@ use tcp_fsm_spec::{
 /// (state, event) pair: the totality check enumerates their outcomes.
 const MAX_GUARDS_PER_PAIR: usize = 16;
 
+/// The outcome tables of the dispatch take pairs whose rows test at most
+/// this many distinct guards; the others are left to the generated `match`.
+const MAX_PICKS: usize = 5;
+
+/// Guards with an index below this have a bit in `Guards::guard_bits`.
+const GUARD_BITS: usize = 32;
+
+/// The widest slot hash the generator tries (2^this steps per pair).
+const MAX_SLOT_BITS: u32 = 5;
+
+/// A pair's slot hash: outcome bits `x` go to slot `(x * magic) >> (32 - slot_bits)`,
+/// `slot_bits` being the table's.
+struct SlotHash {
+    /// The picked guards' bits.
+    mask: u32,
+    magic: u32,
+    /// For each slot, the outcome (index into the pair's outcome list) that
+    /// lands there, if any.
+    slots: Vec<Option<usize>>,
+}
+
+/// A multiplier that sends the outcomes of the guards `picked` (outcome `o`
+/// sets bit `picked[b]` for each bit `b` of `o`) to slots such that two
+/// outcomes whose rows differ never share one. Searched deterministically,
+/// smallest table first (as for magic bitboards); `None` if there is none
+/// within the budget, and the pair is left to the `match`.
+fn find_slot_hash(picked: &[usize], outcome_rows: &[&Row], slot_bits: u32) -> Option<SlotHash> {
+    if picked.is_empty() {
+        return Some(SlotHash {
+            mask: 0,
+            magic: 0,
+            slots: vec![Some(0)],
+        });
+    }
+    let keys: Vec<u32> = (0..outcome_rows.len() as u32)
+        .map(|o| {
+            picked
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| o & (1 << b) != 0)
+                .fold(0u32, |x, (_, &g)| x | 1 << g)
+        })
+        .collect();
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        // xorshift64*
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        (rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    };
+    if slot_bits == 0 {
+        return None;
+    }
+    let shift = 32 - slot_bits;
+    {
+        for _ in 0..20_000 {
+            // Sparse candidates, as for magic bitboards.
+            let magic = next() & next() & next();
+            let mut slots: Vec<Option<usize>> = vec![None; 1 << slot_bits];
+            let fits = keys.iter().enumerate().all(|(o, &x)| {
+                let slot = (x.wrapping_mul(magic) >> shift) as usize;
+                match slots[slot] {
+                    None => {
+                        slots[slot] = Some(o);
+                        true
+                    }
+                    Some(other) => outcome_rows[other].id == outcome_rows[o].id,
+                }
+            });
+            if fits {
+                let mask = picked.iter().fold(0u32, |m, &g| m | 1 << g);
+                return Some(SlotHash { mask, magic, slots });
+            }
+        }
+    }
+    None
+}
+
 /// Why a spec that passed validation still cannot be turned into Rust.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GenerateError {
@@ -1054,22 +1133,72 @@ impl<'a> Cx<'a> {
             quote!(#d fn #id(&self) -> bool;)
         });
         let indices: Vec<Literal> = (0..ids.len()).map(usize_lit).collect();
+        // Guards with a bit in `guard_bits` (the first GUARD_BITS).
+        let bit_ids = &ids[..ids.len().min(GUARD_BITS)];
+        let bit_indices = &indices[..bit_ids.len()];
+        let bits_body = if bit_ids.is_empty() {
+            quote!(let _ = mask; 0)
+        } else {
+            quote! {
+                let mut bits = 0u32;
+                if mask == 0 {
+                    return bits;
+                }
+                #(
+                    if mask & (1 << #bit_indices) != 0 && self.#bit_ids() {
+                        bits |= 1 << #bit_indices;
+                    }
+                )*
+                bits
+            }
+        };
+        let set_methods = ids.iter().enumerate().map(|(i, id)| {
+            if i < GUARD_BITS {
+                let i = Literal::u32_unsuffixed(i as u32);
+                quote!(fn #id(&self) -> bool { self.0 & (1 << #i) != 0 })
+            } else {
+                quote!(fn #id(&self) -> bool { false })
+            }
+        });
         quote! {
             /// The names of the guards, in declaration order: `GUARD_NAMES[i]` is the
             /// guard with the spec model's `GuardId` index `i`.
             pub const GUARD_NAMES: [&str; #n] = [#(#names),*];
 
-            /// The conditions rows may test. The dispatch functions call a guard only
-            /// when a row for the current (state, event) pair tests it, in row order,
-            /// stopping at the first row that matches. A guard tested by several rows
-            /// of a pair may be called more than once: guards must be pure.
+            /// The conditions rows may test. The dispatch functions ask for the
+            /// guards that the rows of the current (state, event) pair test, all
+            /// at once through [`Guards::guard_bits`], and never for another;
+            /// a pair decided by one unguarded row asks for none. Guards must be
+            /// pure: which of them are asked, and how often, is not part of the
+            /// contract.
             pub trait Guards {
                 #(#methods)*
+
+                /// The guards of `mask` (bit `i` is `GUARD_NAMES[i]`) that hold, as the
+                /// same kind of bit set. The provided method asks each guard in `mask`
+                /// in turn; bits outside `mask` are ignored by the caller.
+                #[inline]
+                fn guard_bits(&self, mask: u32) -> u32 {
+                    #bits_body
+                }
             }
 
             /// Guard `i` answers `self[i]` (order of [`GUARD_NAMES`]).
             impl Guards for [bool; #n] {
                 #(fn #ids(&self) -> bool { self[#indices] })*
+            }
+
+            /// Guard outcomes as a bit set: bit `i` answers `GUARD_NAMES[i]`.
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+            pub struct GuardSet(pub u32);
+
+            impl Guards for GuardSet {
+                #(#set_methods)*
+
+                #[inline]
+                fn guard_bits(&self, mask: u32) -> u32 {
+                    self.0 & mask
+                }
             }
 
             /// Guards answered by a closure over the guard's index in [`GUARD_NAMES`].
@@ -1200,7 +1329,7 @@ impl<'a> Cx<'a> {
         } else {
             quote!(let _ = guards;)
         };
-        let cells = self.direct_cells(flavor)?;
+        let (tables, any_by_rows, hashed) = self.outcome_tables(flavor)?;
         let step = step_type(flavor);
         let event_ty = match flavor {
             Flavor::Full => quote!(Event),
@@ -1209,9 +1338,42 @@ impl<'a> Cx<'a> {
                 quote!(#ty)
             }
         };
+        // The `match` is called only when some pair needs it; otherwise it is
+        // kept (unused at run time) as the readable form of the same rows.
+        let fallback = if any_by_rows {
+            quote! {
+                if cell.by_rows {
+                    return by_rows(state, event, guards);
+                }
+            }
+        } else {
+            quote!()
+        };
+        let lookup = if hashed {
+            quote! {
+                let cell = CELLS[state.index()][event.index()];
+                #fallback
+                // The outcome of the pair's guards, as the bits they have in the
+                // mask, hashed by the pair's multiplier to its slot (no guard: 0).
+                let (mask, magic) = (cell.hash as u32, (cell.hash >> 32) as u32);
+                let bits = guards.guard_bits(mask) & mask;
+                let slot = (bits.wrapping_mul(magic) >> SLOT_SHIFT) as usize;
+                STEPS[state.index()][event.index()][slot % SLOTS]
+            }
+        } else {
+            // No pair tests a guard: one slot each.
+            quote! {
+                let cell = CELLS[state.index()][event.index()];
+                #fallback
+                let _ = (cell, guards);
+                STEPS[state.index()][event.index()][0]
+            }
+        };
         Ok(quote! {
-            #cells
-            /// The pairs whose rows are guarded (and, unused, every other).
+            #tables
+            /// The rows as one flat `match` over (state, event): the pairs the
+            /// tables leave to it (more than `MAX_PICKS` guards) and every other.
+            #[allow(dead_code)]
             #[inline(never)]
             fn by_rows<G: Guards + ?Sized>(state: State, event: #event_ty, guards: &G) -> #step {
                 #silence
@@ -1219,56 +1381,168 @@ impl<'a> Cx<'a> {
                     #(#arms)*
                 }
             }
-            match CELLS[state.index()][event.index()] {
-                ::core::option::Option::Some(step) => step,
-                ::core::option::Option::None => by_rows(state, event, guards),
-            }
+            #lookup
         })
     }
 
-    /// A static `[[Option<Step>; EVENTS]; STATES]` holding the answer of every
-    /// pair one row decides without guards (most of the table, and the hot
-    /// ESTABLISHED Ack/Text pairs), looked up before the `match`: an indexed
-    /// load instead of two data-dependent jumps. Pairs whose rows are guarded
-    /// hold `None` and fall through to the `match`, which stays total.
-    fn direct_cells(&self, flavor: Flavor) -> Result<TokenStream, GenerateError> {
+    /// The dispatch as data. `CELLS[state][event]` holds the guards the
+    /// pair's rows test (`mask`) and the multiplier of a multiply-shift hash
+    /// that sends each outcome of those guards to one of the pair's slots in
+    /// `STEPS[state][event]`; the slot holds the step of the first row that
+    /// matches under that outcome (decided here, at compile time, for every
+    /// outcome). The multiplier is searched for each pair so that outcomes
+    /// with different steps never share a slot; a pair without guards has
+    /// multiplier 0 and every slot the same. A dispatch is two indexed
+    /// loads, a mask, a multiply and a shift, with no branch on the state,
+    /// the event or a guard, and no bounds check (the slot is below `SLOTS`
+    /// by the shift). Returns the tables, whether a pair was left to the
+    /// `match`, and whether any pair has more than one slot.
+    fn outcome_tables(&self, flavor: Flavor) -> Result<(TokenStream, bool, bool), GenerateError> {
         let events = self.flavor_events(flavor);
         let step = step_type(flavor);
-        let mut rows_out = Vec::new();
+        // (state, live rows, picked guards, row of each outcome, fits the table)
+        let mut pairs = Vec::new();
         for s in 0..self.spec.states.len() {
-            let mut cells = Vec::new();
             for &e in &events {
                 let live = self.live_rows(s, e);
-                let cell = match live.as_slice() {
-                    [row] => {
-                        let next = self.next_state_tokens(row, &[s]);
-                        let actions = self.row_actions(flavor, row)?;
-                        let row_no = Literal::u16_unsuffixed(row.id.0);
-                        quote!(::core::option::Option::Some(#step { next: #next, actions: #actions, row: #row_no }))
-                    }
-                    _ => quote!(::core::option::Option::None),
-                };
-                cells.push(cell);
+                let mut picked: Vec<usize> = live
+                    .iter()
+                    .flat_map(|r| r.guards.iter().map(|t| t.guard.index()))
+                    .collect();
+                picked.sort_unstable();
+                picked.dedup();
+                // The first live row that matches under each outcome (bit b of
+                // the outcome: guard picked[b] holds); check_table proved one does.
+                let outcome_rows: Vec<&Row> = (0u32..(1 << picked.len().min(MAX_PICKS)))
+                    .filter_map(|outcome| {
+                        let holds = |t: &GuardTerm| {
+                            let bit = picked.iter().position(|&g| g == t.guard.index());
+                            bit.is_some_and(|b| outcome & (1 << b) != 0) != t.negated
+                        };
+                        live.iter()
+                            .find(|r| r.guards.iter().all(holds))
+                            .or(live.last())
+                            .copied()
+                    })
+                    .collect();
+                let fits_table =
+                    picked.len() <= MAX_PICKS && picked.iter().all(|&g| g < GUARD_BITS);
+                pairs.push((s, live, picked, outcome_rows, fits_table));
             }
-            rows_out.push(quote!([#(#cells),*]));
+        }
+        // One slot count for the whole table (a constant shift): the smallest
+        // for which every pair that fits finds a multiplier.
+        let fewest = pairs.iter().filter(|p| p.4).map(|p| p.2.len() as u32).max();
+        let (slot_bits, hashes) = (fewest.unwrap_or(0)..=MAX_SLOT_BITS)
+            .find_map(|bits| {
+                let hashes: Option<Vec<Option<SlotHash>>> = pairs
+                    .iter()
+                    .map(|(_, _, picked, rows, fits)| {
+                        if *fits {
+                            find_slot_hash(picked, rows, bits).map(Some)
+                        } else {
+                            Some(None)
+                        }
+                    })
+                    .collect();
+                hashes.map(|h| (bits, h))
+            })
+            .unwrap_or_else(|| (0, pairs.iter().map(|_| None).collect()));
+        let n_slots = 1usize << slot_bits;
+        let mut any_by_rows = false;
+        let (mut cell_rows, mut step_rows) = (Vec::new(), Vec::new());
+        let (mut cells, mut step_cells) = (Vec::new(), Vec::new());
+        for ((s, live, _, outcome_rows, _), hash) in pairs.iter().zip(hashes) {
+            let s = *s;
+            let Some(&last) = live.last() else { continue };
+            let (mask, magic, by_rows, slot_rows): (u32, u32, bool, Vec<&Row>) = match hash {
+                // Every slot holds the last row: never read, the match decides.
+                None => (0, 0, true, vec![last; n_slots]),
+                Some(h) => {
+                    let mask = h.mask;
+                    // Slots no outcome reaches hold the pair's last row.
+                    let rows = (0..n_slots)
+                        .map(|i| {
+                            h.slots
+                                .get(i)
+                                .copied()
+                                .flatten()
+                                .map_or(last, |o| outcome_rows[o])
+                        })
+                        .collect();
+                    (mask, h.magic, false, rows)
+                }
+            };
+            any_by_rows |= by_rows;
+            let slots = slot_rows
+                .iter()
+                .map(|row| self.step_tokens(flavor, row, s))
+                .collect::<Result<Vec<_>, _>>()?;
+            step_cells.push(quote!([#(#slots),*]));
+            let mask = Literal::u64_unsuffixed(u64::from(mask));
+            let magic = Literal::u64_unsuffixed(u64::from(magic));
+            cells.push(quote!(Cell { hash: #mask | #magic << 32, by_rows: #by_rows }));
+            if cells.len() == events.len() {
+                cell_rows.push(quote!([#(#cells),*]));
+                step_rows.push(quote!([#(#step_cells),*]));
+                cells.clear();
+                step_cells.clear();
+            }
         }
         let n_states = usize_lit(self.spec.states.len());
         let n_events = usize_lit(events.len());
-        Ok(quote! {
-            static CELLS: [[::core::option::Option<#step>; #n_events]; #n_states] = [#(#rows_out),*];
-        })
+        let n_slots_lit = usize_lit(n_slots);
+        // A u32 shifted by 32 - slot_bits is below 2^slot_bits; with no slot
+        // bits (no guarded pair) the product is always 0 and so is the slot.
+        let shift = Literal::u32_unsuffixed(32 - slot_bits.max(1));
+        let tables = quote! {
+            /// How a (state, event) pair decides: see `STEPS`.
+            #[derive(Clone, Copy)]
+            struct Cell {
+                /// Low half: the guards the pair's rows test (bit `i`:
+                /// `GUARD_NAMES[i]`); high half: the multiplier of the slot hash
+                /// `(bits * magic) >> SLOT_SHIFT`.
+                hash: u64,
+                /// The pair is left to the `match` of `by_rows`.
+                #[allow(dead_code)]
+                by_rows: bool,
+            }
+            /// Slots per pair.
+            const SLOTS: usize = #n_slots_lit;
+            /// The slot hash keeps the top bits of the product.
+            const SLOT_SHIFT: u32 = #shift;
+            static CELLS: [[Cell; #n_events]; #n_states] = [#(#cell_rows),*];
+            /// The step of every slot of every pair, as `CELLS` hashes it.
+            static STEPS: [[[#step; SLOTS]; #n_events]; #n_states] = [#(#step_rows),*];
+        };
+        Ok((tables, any_by_rows, n_slots > 1))
+    }
+
+    /// `Step { next, actions, row }` of `row` taken in state `s`.
+    fn step_tokens(
+        &self,
+        flavor: Flavor,
+        row: &Row,
+        s: usize,
+    ) -> Result<TokenStream, GenerateError> {
+        let step = step_type(flavor);
+        let next = self.next_state_tokens(row, &[s]);
+        let actions = self.row_actions(flavor, row)?;
+        let row_no = Literal::u16_unsuffixed(row.id.0);
+        Ok(quote!(#step { next: #next, actions: #actions, row: #row_no }))
     }
 
     fn process_event(&self) -> Result<TokenStream, GenerateError> {
         let body = self.dispatch_body(Flavor::Full, self.spec.events.is_empty())?;
         let mut lines = vec![
-            "The transition for `event` in `state`: a static cell table answers every pair"
+            "The transition for `event` in `state`, as data: the pair's cell names the".to_string(),
+            "guards its rows test, and their outcome indexes a static table of steps".to_string(),
+            "(next state, actions as a `&'static` slice, row) computed at compile time".to_string(),
+            "from the rows in the spec's priority order. Pairs whose rows test more than"
                 .to_string(),
-            "one unguarded row decides; the others go through one flat `match` over".to_string(),
-            "(state, event), rows in the spec's priority order, guards evaluated lazily,"
+            "four guards go through one flat `match` over (state, event) instead. Total"
                 .to_string(),
-            "actions as `&'static` slices. Total by construction: every pair ends in a".to_string(),
-            "row without guards to test.".to_string(),
+            "by construction: every pair ends in a row without guards to test.".to_string(),
         ];
         let wildcard: Vec<&Row> = self
             .spec

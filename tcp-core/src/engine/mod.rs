@@ -2,7 +2,7 @@
 //! the same [`Tcb`](crate::tcb::Tcb) primitives and must be observably identical.
 //!
 //! - [`TableEngine`]: the classifier's events through the code `tcp_fsm!`
-//!   generated from `tcp.fsm` (zero-cost: a flat `match`).
+//!   generated from `tcp.fsm` (zero-cost: static outcome tables).
 //! - [`InterpretedEngine`]: the same through the spec model's interpreter, so
 //!   an edited spec runs without recompiling.
 //! - [`PerStateEngine`]: hand-written from RFC 9293 §3.10.7, one function per
