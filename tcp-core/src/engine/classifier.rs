@@ -1,7 +1,9 @@
 //! Turns an arriving segment into the ordered events of RFC 9293 §3.10.7.
 //!
 //! The classifier reads the TCB afresh before each event, because the actions
-//! of one event (advancing RCV.NXT, acknowledging our FIN) decide the next.
+//! of one event (advancing RCV.NXT, acknowledging our FIN) decide the next:
+//! [`classify`] runs each event through the caller before it makes the next
+//! check, as straight-line code in the RFC's order.
 //! The table-driven engines use it; the per-state engine does not.
 
 use crate::tcb::{AckClass, Tcb};
@@ -62,100 +64,63 @@ impl SegmentClass {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Start,
-    Syn,
-    Ack,
-    Text,
-    Fin,
-    Done,
-}
-
-/// Walks the checks of RFC 9293 §3.10.7 for one segment.
-#[derive(Clone, Copy, Debug)]
-pub struct Classifier {
-    stage: Stage,
-}
-
-impl Default for Classifier {
-    fn default() -> Self {
-        Classifier {
-            stage: Stage::Start,
+/// Walks the checks of RFC 9293 §3.10.7 for one segment, in order, and
+/// hands each event to `on_event`, which runs it (the rows of the spec) and
+/// answers whether the processing of the segment ends there (a Discard or
+/// DeleteTcb action ran). Each check reads the TCB as the previous events
+/// left it.
+#[inline(always)]
+pub fn classify<F>(tcb: &mut Tcb, seg: &Segment<'_>, mut on_event: F)
+where
+    F: FnMut(&mut Tcb, SegmentClass) -> bool,
+{
+    let flags = seg.header.flags;
+    if !tcb.state.is_synchronized() {
+        // RFC 9293 §3.10.7.1–§3.10.7.3: one decision by control bits;
+        // "continue processing at the sixth step" afterwards unless the
+        // row drops the segment (Discard) or deletes the TCB.
+        if on_event(tcb, opening_class(flags)) {
+            return;
         }
-    }
-}
-
-impl Classifier {
-    pub fn new() -> Classifier {
-        Classifier::default()
-    }
-
-    /// The next event for `seg`, given the TCB as the previous events left it.
-    #[inline]
-    pub fn next(&mut self, tcb: &Tcb, seg: &Segment<'_>) -> Option<SegmentClass> {
-        let flags = seg.header.flags;
-        loop {
-            match self.stage {
-                Stage::Start => {
-                    if !tcb.state.is_synchronized() {
-                        // RFC 9293 §3.10.7.1–§3.10.7.3: one decision by control bits;
-                        // "continue processing at the sixth step" afterwards
-                        // unless the row drops the segment (Discard) or
-                        // deletes the TCB.
-                        self.stage = Stage::Text;
-                        return Some(opening_class(flags));
-                    }
-                    // RFC 9293 §3.10.7.4 first + second check, RST first (RFC 5961 §3.2).
-                    // Every row for Rst and Unacceptable ends the processing
-                    // (Discard or DeleteTcb); should an edited row not, the
-                    // checks go on with the fourth.
-                    self.stage = Stage::Syn;
-                    if flags.contains(Flags::RST) {
-                        return Some(SegmentClass::Rst);
-                    }
-                    if !tcb.segment_acceptable(seg) {
-                        return Some(SegmentClass::Unacceptable);
-                    }
-                }
-                Stage::Syn => {
-                    self.stage = Stage::Ack;
-                    // Fourth check: SYN (RFC 5961 §4.2).
-                    if flags.contains(Flags::SYN) {
-                        return Some(SegmentClass::Syn);
-                    }
-                }
-                Stage::Ack => {
-                    // Fifth check: the ACK field.
-                    self.stage = Stage::Text;
-                    if !flags.contains(Flags::ACK) {
-                        return Some(SegmentClass::NoAck);
-                    }
-                    return Some(match tcb.classify_ack(seg) {
-                        AckClass::TooNew => SegmentClass::AckTooNew,
-                        AckClass::TooOld => SegmentClass::AckTooOld,
-                        AckClass::OfFin => SegmentClass::AckOfFin,
-                        AckClass::Ok => SegmentClass::Ack,
-                    });
-                }
-                Stage::Text => {
-                    // Seventh check: segment text (or a FIN ahead of RCV.NXT,
-                    // held for reassembly like text).
-                    self.stage = Stage::Fin;
-                    if tcb.has_text(seg) {
-                        return Some(SegmentClass::Text);
-                    }
-                }
-                Stage::Fin => {
-                    // Eighth check: FIN, once it is in sequence.
-                    self.stage = Stage::Done;
-                    if tcb.fin_in_sequence(seg) {
-                        return Some(SegmentClass::Fin);
-                    }
-                }
-                Stage::Done => return None,
+    } else {
+        // RFC 9293 §3.10.7.4 first + second check, RST first (RFC 5961 §3.2).
+        // Every row for Rst and Unacceptable ends the processing (Discard or
+        // DeleteTcb); should an edited row not, the checks go on with the
+        // fourth.
+        if flags.contains(Flags::RST) {
+            if on_event(tcb, SegmentClass::Rst) {
+                return;
             }
+        } else if !tcb.segment_acceptable(seg) && on_event(tcb, SegmentClass::Unacceptable) {
+            return;
         }
+        // Fourth check: SYN (RFC 5961 §4.2).
+        if flags.contains(Flags::SYN) && on_event(tcb, SegmentClass::Syn) {
+            return;
+        }
+        // Fifth check: the ACK field.
+        let class = if !flags.contains(Flags::ACK) {
+            SegmentClass::NoAck
+        } else {
+            match tcb.classify_ack(seg) {
+                AckClass::TooNew => SegmentClass::AckTooNew,
+                AckClass::TooOld => SegmentClass::AckTooOld,
+                AckClass::OfFin => SegmentClass::AckOfFin,
+                AckClass::Ok => SegmentClass::Ack,
+            }
+        };
+        if on_event(tcb, class) {
+            return;
+        }
+    }
+    // Seventh check: segment text (or a FIN ahead of RCV.NXT, held for
+    // reassembly like text).
+    if tcb.has_text(seg) && on_event(tcb, SegmentClass::Text) {
+        return;
+    }
+    // Eighth check: FIN, once it is in sequence.
+    if tcb.fin_in_sequence(seg) {
+        on_event(tcb, SegmentClass::Fin);
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use tcp_fsm_spec::{ActionArg, ActionKind, EventId, GuardId, RowId, Spec, StateId};
 
-use super::classifier::{Classifier, SegmentClass};
+use super::classifier::{classify, SegmentClass};
 use super::ops::{run_local, run_packet, Effects, LocalOp, PacketOp};
 use super::{AppCall, Engine};
 use crate::error::ConnectionError;
@@ -343,16 +343,13 @@ impl Engine for InterpretedEngine {
     }
 
     fn segment_arrives(&mut self, tcb: &mut Tcb, seg: &Segment<'_>) {
-        let mut classifier = Classifier::new();
-        while let Some(class) = classifier.next(tcb, seg) {
+        classify(tcb, seg, |tcb, class| {
             let event = self.spec.segment_events[class as usize];
             let mut fx = Effects::internal();
             self.run(tcb, event, Some(seg), None, &mut fx, TraceOrigin::Segment);
             // The row decides whether processing goes on (Discard, DeleteTcb).
-            if fx.segment_done {
-                break;
-            }
-        }
+            fx.segment_done
+        });
     }
 
     fn app_call(&mut self, tcb: &mut Tcb, call: AppCall<'_>) -> Result<usize, ConnectionError> {

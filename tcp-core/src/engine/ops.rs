@@ -114,6 +114,7 @@ impl<'d> Effects<'d> {
 }
 
 /// Runs a local action.
+#[inline(always)]
 pub fn run_local(tcb: &mut Tcb, fx: &mut Effects<'_>, op: LocalOp) {
     match op {
         LocalOp::CreateTcb => tcb.create_tcb(),
@@ -147,6 +148,7 @@ pub fn run_local(tcb: &mut Tcb, fx: &mut Effects<'_>, op: LocalOp) {
 }
 
 /// Runs a packet action.
+#[inline(always)]
 pub fn run_packet(tcb: &mut Tcb, op: PacketOp, seg: &Segment<'_>) {
     match op {
         PacketOp::RecordSyn => tcb.record_syn(seg),

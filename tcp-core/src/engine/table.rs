@@ -3,7 +3,7 @@
 
 use core::marker::PhantomData;
 
-use super::classifier::{Classifier, SegmentClass};
+use super::classifier::{classify, SegmentClass};
 use super::ops::{run_local, run_packet, Effects, LocalOp, PacketOp};
 use super::{AppCall, Engine};
 use crate::error::ConnectionError;
@@ -67,6 +67,7 @@ struct Handler<'t, 'd, 's> {
     _seg: PhantomData<&'s ()>,
 }
 
+#[inline(always)]
 fn timer_kind(t: fsm::Timer) -> TimerKind {
     match t {
         fsm::Timer::Retransmission => TimerKind::Retransmission,
@@ -101,6 +102,7 @@ fn error_kind(e: fsm::ErrorKind) -> ConnectionError {
     }
 }
 
+#[inline(always)]
 fn local_op(a: fsm::LocalAction) -> LocalOp {
     use fsm::LocalAction as A;
     match a {
@@ -125,6 +127,7 @@ fn local_op(a: fsm::LocalAction) -> LocalOp {
     }
 }
 
+#[inline(always)]
 fn packet_op(a: fsm::PacketAction) -> PacketOp {
     use fsm::PacketAction as A;
     match a {
@@ -139,10 +142,12 @@ fn packet_op(a: fsm::PacketAction) -> PacketOp {
 impl<'s> fsm::ActionHandler for Handler<'_, '_, 's> {
     type Segment = Segment<'s>;
 
+    #[inline(always)]
     fn process_action(&mut self, action: fsm::LocalAction) {
         run_local(self.tcb, &mut self.fx, local_op(action));
     }
 
+    #[inline(always)]
     fn process_packet_action(&mut self, action: fsm::PacketAction, segment: &Segment<'s>) {
         run_packet(self.tcb, packet_op(action), segment);
     }
@@ -158,6 +163,7 @@ pub fn tcp_state(s: fsm::State) -> TcpState {
     TcpState::ALL[s.index()]
 }
 
+#[inline(always)]
 fn segment_event(c: SegmentClass) -> fsm::SegmentEvent {
     use fsm::SegmentEvent as E;
     match c {
@@ -188,6 +194,7 @@ fn app_event(call: &AppCall<'_>) -> fsm::AppEvent {
     }
 }
 
+#[inline(always)]
 fn enter(tcb: &mut Tcb, next: fsm::State, event: fsm::Event, origin: TraceOrigin, row: u16) {
     let next = tcp_state(next);
     if next != tcb.state {
@@ -205,8 +212,7 @@ impl Engine for TableEngine {
     }
 
     fn segment_arrives(&mut self, tcb: &mut Tcb, seg: &Segment<'_>) {
-        let mut classifier = Classifier::new();
-        while let Some(class) = classifier.next(tcb, seg) {
+        classify(tcb, seg, |tcb, class| {
             let event = segment_event(class);
             let step = {
                 let guards = TcbGuards {
@@ -225,10 +231,8 @@ impl Engine for TableEngine {
             let segment_done = h.fx.segment_done;
             enter(tcb, step.next, event.into(), TraceOrigin::Segment, step.row);
             // The row decides whether processing goes on (Discard, DeleteTcb).
-            if segment_done {
-                break;
-            }
-        }
+            segment_done
+        });
     }
 
     fn app_call(&mut self, tcb: &mut Tcb, call: AppCall<'_>) -> Result<usize, ConnectionError> {
