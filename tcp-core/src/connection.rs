@@ -40,6 +40,23 @@ impl<E: Engine> Connection<E> {
         }
     }
 
+    /// Makes this (finished) connection a fresh one in CLOSED, as
+    /// [`Connection::new`] would, reusing its buffers' memory.
+    pub fn recycle(
+        &mut self,
+        config: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: SeqNum,
+        engine: E,
+        now: Instant,
+    ) {
+        self.tcb
+            .recycle(config, local, remote, iss, engine.kind(), now);
+        self.engine = engine;
+        self.pseudo_in = crate::tcb::pseudo_header(remote.ip(), local.ip());
+    }
+
     pub fn state(&self) -> TcpState {
         self.tcb.state
     }

@@ -106,7 +106,9 @@ struct Listener {
 }
 
 struct Slot<E: Engine> {
-    conn: Connection<E>,
+    /// Boxed so that a finished connection can go to the pool and come back
+    /// without moving its TCB.
+    conn: Box<Connection<E>>,
     /// The listener that spawned it, until it is established.
     listener: Option<u16>,
     /// The connection was reported established to its listener.
@@ -130,6 +132,10 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
     isn: IsnGenerator,
     slots: Vec<Option<Slot<E>>>,
     free: Vec<usize>,
+    /// Finished connections kept for reuse, buffers and all (at most
+    /// [`SPARE_CONNECTIONS`]): a new connection is one of these recycled in
+    /// place rather than a fresh allocation of its TCB and buffers.
+    spare: Vec<Box<Connection<E>>>,
     by_tuple: TupleMap,
     /// By local port; looked up on every SYN, every `accept` and every
     /// newly established passive connection, so it uses the same keyed
@@ -147,6 +153,9 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
 
 const EPHEMERAL_FIRST: u16 = 49_152;
 
+/// How many finished connections an endpoint keeps for reuse.
+const SPARE_CONNECTIONS: usize = 16;
+
 impl<E: Engine + Clone> Endpoint<E> {
     /// An endpoint owning `addrs`, cloning `engine` for each connection;
     /// `seed` keys the RFC 6528 ISN generator (deterministic runs).
@@ -158,6 +167,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             isn: IsnGenerator::from_seed(seed),
             slots: Vec::new(),
             free: Vec::new(),
+            spare: Vec::new(),
             by_tuple: TupleMap::with_hasher(tuple_hasher()),
             listeners: HashMap::with_hasher(tuple_hasher()),
             next_port: EPHEMERAL_FIRST.wrapping_add((seed % 16_000) as u16),
@@ -184,14 +194,14 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     pub fn connection(&self, h: ConnHandle) -> Option<&Connection<E>> {
-        self.slots.get(h.0)?.as_ref().map(|s| &s.conn)
+        self.slots.get(h.0)?.as_ref().map(|s| &*s.conn)
     }
 
     /// Mutable access to a connection; the endpoint re-examines it on the
     /// next poll.
     pub fn connection_mut(&mut self, h: ConnHandle) -> Option<&mut Connection<E>> {
         self.touch(h.0);
-        self.slots.get_mut(h.0)?.as_mut().map(|s| &mut s.conn)
+        self.slots.get_mut(h.0)?.as_mut().map(|s| &mut *s.conn)
     }
 
     /// Handles of all live connections, in slot order.
@@ -202,7 +212,40 @@ impl<E: Engine + Clone> Endpoint<E> {
             .collect()
     }
 
-    fn insert(&mut self, conn: Connection<E>, listener: Option<u16>) -> usize {
+    /// A connection in CLOSED between `local` and `remote`: a spare one
+    /// recycled in place when there is one, else a new one.
+    fn new_connection(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: crate::seq::SeqNum,
+        now: Instant,
+    ) -> Box<Connection<E>> {
+        let config = self.config.clone();
+        match self.spare.pop() {
+            Some(mut conn) => {
+                conn.recycle(config, local, remote, iss, self.engine.clone(), now);
+                conn
+            }
+            None => Box::new(Connection::new(
+                config,
+                local,
+                remote,
+                iss,
+                self.engine.clone(),
+                now,
+            )),
+        }
+    }
+
+    /// Keeps a finished connection for [`Self::new_connection`].
+    fn retire(&mut self, conn: Box<Connection<E>>) {
+        if self.spare.len() < SPARE_CONNECTIONS {
+            self.spare.push(conn);
+        }
+    }
+
+    fn insert(&mut self, conn: Box<Connection<E>>, listener: Option<u16>) -> usize {
         let key = TupleKey::new(conn.local(), conn.remote());
         let slot = Slot {
             conn,
@@ -276,15 +319,11 @@ impl<E: Engine + Clone> Endpoint<E> {
             return Err(EndpointError::AddressInUse(local));
         }
         let iss = self.isn.isn(local, remote, now);
-        let mut conn = Connection::new(
-            self.config.clone(),
-            local,
-            remote,
-            iss,
-            self.engine.clone(),
-            now,
-        );
-        conn.connect(now)?;
+        let mut conn = self.new_connection(local, remote, iss, now);
+        if let Err(e) = conn.connect(now) {
+            self.retire(conn);
+            return Err(e.into());
+        }
         let i = self.insert(conn, None);
         self.after(i);
         Ok(ConnHandle(i))
@@ -464,20 +503,15 @@ impl<E: Engine + Clone> Endpoint<E> {
                 return;
             }
             let iss = self.isn.isn(local, remote, now);
-            let mut conn = Connection::new(
-                self.config.clone(),
-                local,
-                remote,
-                iss,
-                self.engine.clone(),
-                now,
-            );
+            let mut conn = self.new_connection(local, remote, iss, now);
             if conn.listen(now).is_err() {
+                self.retire(conn);
                 return;
             }
             conn.handle_parsed(now, seg);
             if conn.state() == TcpState::Listen {
-                self.drain_scratch(now, conn);
+                self.drain_scratch(now, &mut conn);
+                self.retire(conn);
                 return;
             }
             if let Some(l) = self.listeners.get_mut(&port) {
@@ -492,7 +526,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             if conn.listen(now).is_ok() {
                 conn.handle_parsed(now, seg);
             }
-            self.drain_scratch(now, conn);
+            self.drain_scratch(now, &mut conn);
         }
     }
 
@@ -506,7 +540,7 @@ impl<E: Engine + Clone> Endpoint<E> {
     ) {
         let mut conn = self.scratch_conn(now, local, remote);
         conn.handle_parsed(now, seg);
-        self.drain_scratch(now, conn);
+        self.drain_scratch(now, &mut conn);
     }
 
     fn scratch_conn(
@@ -531,7 +565,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         )
     }
 
-    fn drain_scratch(&mut self, now: Instant, mut conn: Connection<E>) {
+    fn drain_scratch(&mut self, now: Instant, conn: &mut Connection<E>) {
         let mut buf = std::mem::take(&mut self.scratch);
         while let Some(n) = conn.poll_transmit(now, &mut buf) {
             self.orphans
@@ -593,10 +627,31 @@ impl<E: Engine + Clone> Endpoint<E> {
                 }
             }
             if release && !slot.queued {
-                self.slots[i] = None;
+                if let Some(slot) = self.slots[i].take() {
+                    self.retire(slot.conn);
+                }
                 self.free.push(i);
             }
         }
+        self.compact_timers();
+    }
+
+    /// Drops the timer entries no connection waits for any more (deadlines
+    /// that moved later, connections that finished) once they outnumber
+    /// the live ones: without this the heap grows with the connection rate
+    /// times the longest timer, as each finished connection leaves its
+    /// pending deadlines behind.
+    fn compact_timers(&mut self) {
+        if self.timers.len() <= 2 * self.slots.len() + 32 {
+            return;
+        }
+        let slots = &self.slots;
+        self.timers.retain(|&Reverse((t, i))| {
+            slots
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.scheduled == Some(t))
+        });
     }
 
     fn touch(&mut self, i: usize) {

@@ -193,6 +193,30 @@ impl Tcb {
         Tcb::with_buffers(config, local, remote, iss, engine, now, sndbuf, rcvbuf)
     }
 
+    /// Makes this TCB a fresh one in CLOSED, as [`Tcb::new`] would, keeping
+    /// the memory of its send and receive buffers (and event queue) when the
+    /// sizes match: a connection from the endpoint's pool of finished ones
+    /// (RFC 9293 §3.3.2: the TCB of a CLOSED connection is gone, so nothing
+    /// of the old one may be seen).
+    pub fn recycle(
+        &mut self,
+        config: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: SeqNum,
+        engine: EngineKind,
+        now: Instant,
+    ) {
+        let sndbuf =
+            std::mem::replace(&mut self.sndbuf, SendBuffer::new(0)).recycled(config.send_buffer);
+        let rcvbuf =
+            std::mem::replace(&mut self.rcvbuf, RecvBuffer::new(0)).recycled(config.recv_buffer);
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        *self = Tcb::with_buffers(config, local, remote, iss, engine, now, sndbuf, rcvbuf);
+        self.events = events;
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn with_buffers(
         config: Config,

@@ -39,6 +39,18 @@ impl Ring {
         }
     }
 
+    /// The same allocation for a new stream of `capacity` bytes, when it
+    /// is that size (a connection taken from the endpoint's pool); a fresh
+    /// one otherwise. The prefix the previous stream wrote stays
+    /// initialised: the new stream hands out only bytes it wrote itself.
+    fn recycled(self, capacity: usize) -> Ring {
+        if self.capacity == capacity {
+            self
+        } else {
+            Ring::new(capacity)
+        }
+    }
+
     #[inline]
     fn capacity(&self) -> usize {
         self.capacity

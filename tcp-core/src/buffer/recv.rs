@@ -107,8 +107,18 @@ pub struct RecvBuffer {
 impl RecvBuffer {
     /// A buffer that holds at most `capacity` bytes.
     pub fn new(capacity: usize) -> RecvBuffer {
+        RecvBuffer::with_ring(Ring::new(capacity))
+    }
+
+    /// An empty buffer of `capacity` bytes that reuses this one's memory
+    /// when it has that capacity (no allocation).
+    pub fn recycled(self, capacity: usize) -> RecvBuffer {
+        RecvBuffer::with_ring(self.ring.recycled(capacity))
+    }
+
+    fn with_ring(ring: Ring) -> RecvBuffer {
         RecvBuffer {
-            ring: Ring::new(capacity),
+            ring,
             head: 0,
             readable: 0,
             nxt: 0,

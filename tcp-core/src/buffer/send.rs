@@ -26,8 +26,18 @@ pub struct SendBuffer {
 impl SendBuffer {
     /// A buffer that holds at most `capacity` bytes.
     pub fn new(capacity: usize) -> SendBuffer {
+        SendBuffer::with_ring(Ring::new(capacity))
+    }
+
+    /// An empty buffer of `capacity` bytes that reuses this one's memory
+    /// when it has that capacity (no allocation).
+    pub fn recycled(self, capacity: usize) -> SendBuffer {
+        SendBuffer::with_ring(self.ring.recycled(capacity))
+    }
+
+    fn with_ring(ring: Ring) -> SendBuffer {
         SendBuffer {
-            ring: Ring::new(capacity),
+            ring,
             head: 0,
             len: 0,
         }
