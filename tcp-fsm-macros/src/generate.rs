@@ -1618,6 +1618,7 @@ impl<'a> Cx<'a> {
             }
 
             /// Runs the actions of an `app` or `timer` step, in order.
+            #[inline]
             pub fn run_local_actions<H: ActionHandler + ?Sized>(handler: &mut H, actions: &[LocalAction]) {
                 for &action in actions {
                     handler.process_action(action);
@@ -1625,6 +1626,7 @@ impl<'a> Cx<'a> {
             }
 
             /// Runs the actions of a `segment` step, in order, giving packet actions the segment.
+            #[inline]
             pub fn run_actions<H: ActionHandler + ?Sized>(
                 handler: &mut H,
                 actions: &[Action],
