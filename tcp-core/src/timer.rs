@@ -51,44 +51,59 @@ impl TimerKind {
     }
 }
 
-/// One optional deadline per [`TimerKind`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// One deadline per timer, in nanoseconds; `u64::MAX` for a timer that is
+/// not armed (no deadline is that late: `Instant` saturates below it only
+/// after 584 years), so the earliest deadline is a plain minimum.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timers {
-    deadline: [Option<Instant>; 6],
+    deadline: [u64; 6],
+}
+
+const UNARMED: u64 = u64::MAX;
+
+impl Default for Timers {
+    fn default() -> Timers {
+        Timers {
+            deadline: [UNARMED; 6],
+        }
+    }
 }
 
 impl Timers {
     pub fn set(&mut self, kind: TimerKind, at: Instant) {
-        self.deadline[kind.index()] = Some(at);
+        // A deadline at the very end of time stays one (armed, never due).
+        self.deadline[kind.index()] = at.0.min(UNARMED - 1);
     }
 
     pub fn stop(&mut self, kind: TimerKind) {
-        self.deadline[kind.index()] = None;
+        self.deadline[kind.index()] = UNARMED;
     }
 
     pub fn stop_all(&mut self) {
-        self.deadline = [None; 6];
+        self.deadline = [UNARMED; 6];
     }
 
     pub fn get(&self, kind: TimerKind) -> Option<Instant> {
-        self.deadline[kind.index()]
+        let d = self.deadline[kind.index()];
+        (d != UNARMED).then_some(Instant(d))
     }
 
     pub fn is_armed(&self, kind: TimerKind) -> bool {
-        self.deadline[kind.index()].is_some()
+        self.deadline[kind.index()] != UNARMED
     }
 
-    /// The earliest deadline.
+    /// The earliest armed deadline.
+    #[inline]
     pub fn next(&self) -> Option<Instant> {
-        self.deadline.iter().flatten().copied().min()
+        let d = self.deadline.iter().copied().fold(UNARMED, u64::min);
+        (d != UNARMED).then_some(Instant(d))
     }
 
-    /// The first timer (in [`TimerKind::ALL`] order) due at `now`; it is disarmed.
     pub fn take_expired(&mut self, now: Instant) -> Option<TimerKind> {
         let kind = TimerKind::ALL
             .into_iter()
-            .find(|k| matches!(self.deadline[k.index()], Some(t) if t <= now))?;
-        self.deadline[kind.index()] = None;
+            .find(|k| self.deadline[k.index()] <= now.0)?;
+        self.deadline[kind.index()] = UNARMED;
         Some(kind)
     }
 }
