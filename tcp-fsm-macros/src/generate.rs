@@ -1136,21 +1136,32 @@ impl<'a> Cx<'a> {
         // Guards with a bit in `guard_bits` (the first GUARD_BITS).
         let bit_ids = &ids[..ids.len().min(GUARD_BITS)];
         let bit_indices = &indices[..bit_ids.len()];
-        let bits_body = if bit_ids.is_empty() {
-            quote!(let _ = mask; 0)
+        let (bits_body, ask_each) = if bit_ids.is_empty() {
+            (quote!(let _ = mask; 0), quote!())
         } else {
-            quote! {
-                let mut bits = 0u32;
-                if mask == 0 {
-                    return bits;
-                }
-                #(
-                    if mask & (1 << #bit_indices) != 0 && self.#bit_ids() {
-                        bits |= 1 << #bit_indices;
+            (
+                quote! {
+                    // Most pairs test no guard: no call at all for them.
+                    if mask == 0 {
+                        0
+                    } else {
+                        ask_each_guard(self, mask)
                     }
-                )*
-                bits
-            }
+                },
+                quote! {
+                    /// [`Guards::guard_bits`] the long way: each guard of `mask`, in turn.
+                    #[inline(never)]
+                    fn ask_each_guard<G: Guards + ?Sized>(guards: &G, mask: u32) -> u32 {
+                        let mut bits = 0u32;
+                        #(
+                            if mask & (1 << #bit_indices) != 0 && guards.#bit_ids() {
+                                bits |= 1 << #bit_indices;
+                            }
+                        )*
+                        bits
+                    }
+                },
+            )
         };
         let set_methods = ids.iter().enumerate().map(|(i, id)| {
             if i < GUARD_BITS {
@@ -1177,11 +1188,13 @@ impl<'a> Cx<'a> {
                 /// The guards of `mask` (bit `i` is `GUARD_NAMES[i]`) that hold, as the
                 /// same kind of bit set. The provided method asks each guard in `mask`
                 /// in turn; bits outside `mask` are ignored by the caller.
-                #[inline]
+                #[inline(always)]
                 fn guard_bits(&self, mask: u32) -> u32 {
                     #bits_body
                 }
             }
+
+            #ask_each
 
             /// Guard `i` answers `self[i]` (order of [`GUARD_NAMES`]).
             impl Guards for [bool; #n] {
