@@ -330,6 +330,8 @@ pub struct OursPeer<E: Engine + Clone> {
     listen_port: Option<u16>,
     failure: Option<ConnectionError>,
     stats: OursStats,
+    /// A packet buffer of the pool kept between polls.
+    spare: Option<Box<[u8]>>,
 }
 
 impl<E: Engine + Clone> OursPeer<E> {
@@ -348,6 +350,7 @@ impl<E: Engine + Clone> OursPeer<E> {
             listen_port: None,
             failure: None,
             stats: OursStats::default(),
+            spare: None,
         }
     }
 
@@ -410,7 +413,10 @@ impl<E: Engine + Clone> Peer for OursPeer<E> {
             self.ep.handle_timeout(now);
         }
         loop {
-            let mut buf = pool.take();
+            // A buffer left from the last poll that had nothing to send is
+            // used first (as smoltcp's transmit token takes one only when
+            // there is a packet).
+            let mut buf = self.spare.take().unwrap_or_else(|| pool.take());
             match self.ep.poll_transmit(now, &mut buf) {
                 Some(t) if t.len <= buf.len() => {
                     self.stats.packets_out += 1;
@@ -418,10 +424,10 @@ impl<E: Engine + Clone> Peer for OursPeer<E> {
                 }
                 Some(_) => {
                     self.stats.oversize += 1;
-                    pool.give(buf);
+                    self.spare = Some(buf);
                 }
                 None => {
-                    pool.give(buf);
+                    self.spare = Some(buf);
                     break;
                 }
             }

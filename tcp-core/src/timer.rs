@@ -70,8 +70,9 @@ impl Default for Timers {
 }
 
 impl Timers {
+    /// Arms `kind` for `at`. `Instant(u64::MAX)`, the end of time, is kept
+    /// as one nanosecond before it (`u64::MAX` marks an unarmed timer).
     pub fn set(&mut self, kind: TimerKind, at: Instant) {
-        // A deadline at the very end of time stays one (armed, never due).
         self.deadline[kind.index()] = at.0.min(UNARMED - 1);
     }
 
@@ -99,11 +100,52 @@ impl Timers {
         (d != UNARMED).then_some(Instant(d))
     }
 
+    /// The first armed timer (in [`TimerKind::ALL`] order) due at `now`,
+    /// disarmed.
     pub fn take_expired(&mut self, now: Instant) -> Option<TimerKind> {
-        let kind = TimerKind::ALL
-            .into_iter()
-            .find(|k| self.deadline[k.index()] <= now.0)?;
+        // An unarmed timer is never due, not even at the end of time.
+        let kind = TimerKind::ALL.into_iter().find(|k| {
+            let d = self.deadline[k.index()];
+            d != UNARMED && d <= now.0
+        })?;
         self.deadline[kind.index()] = UNARMED;
         Some(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unarmed_timers_are_never_due_even_at_the_end_of_time() {
+        let mut t = Timers::default();
+        assert_eq!(t.take_expired(Instant(u64::MAX)), None);
+        assert_eq!(t.next(), None);
+        t.set(TimerKind::Keepalive, Instant(u64::MAX));
+        assert!(t.is_armed(TimerKind::Keepalive));
+        assert_eq!(t.take_expired(Instant(u64::MAX - 2)), None);
+        assert_eq!(
+            t.take_expired(Instant(u64::MAX)),
+            Some(TimerKind::Keepalive)
+        );
+        assert_eq!(t.take_expired(Instant(u64::MAX)), None);
+    }
+
+    #[test]
+    fn expired_timers_come_out_in_kind_order_and_disarmed() {
+        let mut t = Timers::default();
+        t.set(TimerKind::User, Instant(5));
+        t.set(TimerKind::Retransmission, Instant(7));
+        t.set(TimerKind::DelayedAck, Instant(3));
+        assert_eq!(t.next(), Some(Instant(3)));
+        assert_eq!(t.take_expired(Instant(4)), Some(TimerKind::DelayedAck));
+        assert_eq!(t.take_expired(Instant(4)), None);
+        assert_eq!(t.take_expired(Instant(9)), Some(TimerKind::Retransmission));
+        assert_eq!(t.take_expired(Instant(9)), Some(TimerKind::User));
+        assert_eq!(t.next(), None);
+        t.set(TimerKind::Persist, Instant(1));
+        t.stop(TimerKind::Persist);
+        assert_eq!(t.get(TimerKind::Persist), None);
     }
 }

@@ -165,7 +165,7 @@ pub fn try_generate(spec: &Spec, abs_path: &str) -> Result<TokenStream, Generate
         cx.process_local(Origin::App)?,
         cx.process_local(Origin::Timer)?,
         cx.process_segment(),
-        cx.handler_items(),
+        cx.handler_items()?,
         cx.row_items()?,
         cx.name_maps()?,
         cx.spec_consts(abs_path),
@@ -1201,7 +1201,8 @@ impl<'a> Cx<'a> {
                 #(fn #ids(&self) -> bool { self[#indices] })*
             }
 
-            /// Guard outcomes as a bit set: bit `i` answers `GUARD_NAMES[i]`.
+            /// Guard outcomes as a bit set: bit `i` answers `GUARD_NAMES[i]`. It holds
+            /// the first 32 guards; any later one answers false.
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
             pub struct GuardSet(pub u32);
 
@@ -1460,7 +1461,21 @@ impl<'a> Cx<'a> {
                     .collect();
                 hashes.map(|h| (bits, h))
             })
-            .unwrap_or_else(|| (0, pairs.iter().map(|_| None).collect()));
+            // No width suits every pair: the widest, and the pairs that still
+            // find no multiplier (only) go to the `match`.
+            .unwrap_or_else(|| {
+                let hashes = pairs
+                    .iter()
+                    .map(|(_, _, picked, rows, fits)| {
+                        if *fits {
+                            find_slot_hash(picked, rows, MAX_SLOT_BITS)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                (MAX_SLOT_BITS, hashes)
+            });
         let n_slots = 1usize << slot_bits;
         let mut any_by_rows = false;
         let (mut cell_rows, mut step_rows) = (Vec::new(), Vec::new());
@@ -1553,8 +1568,9 @@ impl<'a> Cx<'a> {
             "(next state, actions as a `&'static` slice, row) computed at compile time".to_string(),
             "from the rows in the spec's priority order. Pairs whose rows test more than"
                 .to_string(),
-            "four guards go through one flat `match` over (state, event) instead. Total"
-                .to_string(),
+            format!(
+                "{MAX_PICKS} guards go through one flat `match` over (state, event) instead. Total"
+            ),
             "by construction: every pair ends in a row without guards to test.".to_string(),
         ];
         let wildcard: Vec<&Row> = self
@@ -1617,8 +1633,86 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn handler_items(&self) -> TokenStream {
-        quote! {
+    /// The arms of `run_row` (every row with actions; `local`: only the rows
+    /// of `app` and `timer` events, whose actions are all local).
+    fn row_action_arms(&self, local: bool) -> Result<Vec<TokenStream>, GenerateError> {
+        let mut arms = Vec::new();
+        for row in &self.spec.rows {
+            if row.actions.is_empty() {
+                continue;
+            }
+            let origin = self.spec.events[row.event.index()].origin;
+            if local && origin == Origin::Segment {
+                continue;
+            }
+            let calls = row
+                .actions
+                .iter()
+                .map(|a| {
+                    let value = self.action_value(row.line, a)?;
+                    Ok(match self.spec.actions[a.action.index()].kind {
+                        ActionKind::Local => quote!(handler.process_action(#value);),
+                        ActionKind::Packet if !local => {
+                            quote!(handler.process_packet_action(#value, segment);)
+                        }
+                        ActionKind::Packet => {
+                            return Err(GenerateError::PacketActionInLocalRow {
+                                source_name: self.source_name().to_string(),
+                                line: row.line,
+                                action: self.spec.actions[a.action.index()].name.clone(),
+                                event: self.spec.events[row.event.index()].qualified(),
+                            })
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, GenerateError>>()?;
+            let index = Literal::u16_unsuffixed(row.id.0);
+            arms.push(quote!(#index => { #(#calls)* }));
+        }
+        Ok(arms)
+    }
+
+    fn handler_items(&self) -> Result<TokenStream, GenerateError> {
+        let row_arms = self.row_action_arms(false)?;
+        let local_arms = self.row_action_arms(true)?;
+        let (silence_rows, silence_local) = (
+            if row_arms.is_empty() {
+                quote!(let _ = (handler, segment);)
+            } else {
+                quote!()
+            },
+            if local_arms.is_empty() {
+                quote!(let _ = handler;)
+            } else {
+                quote!()
+            },
+        );
+        Ok(quote! {
+            /// Runs the actions of spec row `row` (a `Step::row`), in order: the
+            /// table engine's `ProcessAction` / `ProcessPacketAction` calls of that
+            /// row, compiled straight-line, one arm per row, so that a handler whose
+            /// methods inline runs the row's TCB operations with no per-action
+            /// dispatch. The same actions as `Step::actions`, in the same order.
+            #[inline]
+            pub fn run_row<H: ActionHandler + ?Sized>(handler: &mut H, row: u16, segment: &H::Segment) {
+                #silence_rows
+                match row {
+                    #(#row_arms)*
+                    _ => {}
+                }
+            }
+
+            /// [`run_row`] for a row of an `app` or `timer` event (a `LocalStep::row`):
+            /// such rows hold local actions only. Any other row runs nothing.
+            #[inline]
+            pub fn run_local_row<H: ActionHandler + ?Sized>(handler: &mut H, row: u16) {
+                #silence_local
+                match row {
+                    #(#local_arms)*
+                    _ => {}
+                }
+            }
+
             /// Runs actions: the table engine's `ProcessAction` / `ProcessPacketAction`.
             /// Packet actions can only be run with a segment in hand.
             pub trait ActionHandler {
@@ -1652,7 +1746,7 @@ impl<'a> Cx<'a> {
                     }
                 }
             }
-        }
+        })
     }
 
     // ------------------------------------------------------------ metadata

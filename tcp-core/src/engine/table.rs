@@ -227,7 +227,7 @@ impl Engine for TableEngine {
                 fx: Effects::internal(),
                 _seg: PhantomData,
             };
-            fsm::run_actions(&mut h, step.actions, seg);
+            fsm::run_row(&mut h, step.row, seg);
             let segment_done = h.fx.segment_done;
             enter(tcb, step.next, event.into(), TraceOrigin::Segment, step.row);
             // The row decides whether processing goes on (Discard, DeleteTcb).
@@ -254,7 +254,7 @@ impl Engine for TableEngine {
             fx: Effects::for_app(data),
             _seg: PhantomData::<&()>,
         };
-        fsm::run_local_actions(&mut h, step.actions);
+        fsm::run_local_row(&mut h, step.row);
         let Effects {
             queued, call_error, ..
         } = h.fx;
@@ -280,7 +280,7 @@ impl Engine for TableEngine {
             fx: Effects::internal(),
             _seg: PhantomData::<&()>,
         };
-        fsm::run_local_actions(&mut h, step.actions);
+        fsm::run_local_row(&mut h, step.row);
         enter(tcb, step.next, event.into(), TraceOrigin::Timer, step.row);
     }
 }
