@@ -148,13 +148,13 @@ pub fn emit_segment_parts(
     let (head, data) = out.split_at_mut(hlen);
     write_fixed_header(header, hlen, head);
     header.options.write(&mut head[MIN_HEADER_LEN..]);
-    let (d1, d2) = data.split_at_mut(first.len());
-    d1.copy_from_slice(first);
-    d2.copy_from_slice(second);
     // RFC 9293 §3.1: checksum over pseudo-header, header (checksum field
-    // zero, as written above) and data.
+    // zero, as written above) and data; the data is summed as it is copied.
     let mut c = ph.checksum(total);
-    c.add_bytes(out);
+    c.add_bytes(head);
+    let (d1, d2) = data.split_at_mut(first.len());
+    c.add_copied(d1, first);
+    c.add_copied(d2, second);
     out[16..18].copy_from_slice(&c.finish().to_be_bytes());
     Ok(total)
 }
