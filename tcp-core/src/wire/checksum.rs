@@ -156,6 +156,25 @@ impl Checksum {
         self.odd ^= data.len() & 1 == 1;
     }
 
+    /// Adds 16-bit words given as numbers (RFC 1071's view: each the
+    /// big-endian value of two stream bytes) and already summed as plain
+    /// integers, `words_sum`, as the next bytes of the stream, which must
+    /// be at an even offset. A header can then be summed from the fields it
+    /// was written from, instead of being read back from memory right after
+    /// being stored byte by byte (a store-forwarding stall per word).
+    #[inline(always)]
+    pub fn add_word_sum(&mut self, words_sum: u64) {
+        debug_assert!(!self.odd, "add_word_sum at an odd offset");
+        // RFC 1071 §2(C): fold the carries back in; then the 16-bit sum in the
+        // native order the accumulator keeps.
+        let mut s = words_sum;
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        let native = u16::from_ne_bytes((s as u16).to_be_bytes());
+        self.sum = add_carry(self.sum, u64::from(native));
+    }
+
     /// Copies `src` into `dst` and adds those bytes as the next bytes of the
     /// summed stream, reading each byte once: the send path puts segment
     /// text into the packet and sums it in one pass (as BSD's and Linux's
@@ -642,6 +661,23 @@ mod tests {
         assert_eq!(c.sum(), 0xab00);
         c.add_bytes(&[0xcd]);
         assert_eq!(c.sum(), 0xabcd);
+    }
+
+    #[test]
+    fn add_word_sum_equals_adding_the_bytes() {
+        let words: [u16; 5] = [0xffff, 0x0001, 0xabcd, 0x8000, 0x7fff];
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+        let mut by_bytes = Checksum::new();
+        by_bytes.add_bytes(&[0x12, 0x34]);
+        by_bytes.add_bytes(&bytes);
+        let mut by_words = Checksum::new();
+        by_words.add_bytes(&[0x12, 0x34]);
+        by_words.add_word_sum(words.iter().map(|&w| u64::from(w)).sum());
+        assert_eq!(by_words.sum(), by_bytes.sum());
+        assert_eq!(
+            by_words.sum(),
+            reference_sum(&[&[0x12, 0x34][..], &bytes].concat())
+        );
     }
 
     /// The copying bodies: each copies exactly and sums as the reference,

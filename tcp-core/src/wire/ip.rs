@@ -241,8 +241,19 @@ fn emit_ipv4_header(
         d[2],
         d[3],
     ];
+    // RFC 791 §3.1 Header Checksum over the ten words just written, summed
+    // from the values they were written from (reading the bytes back right
+    // after storing them stalls on store forwarding).
+    let halves = |v: u32| u64::from(v >> 16) + u64::from(v & 0xffff);
     let mut c = Checksum::new();
-    c.add_bytes(h);
+    c.add_word_sum(
+        0x4500
+            + u64::from(total16)
+            + 0x4000
+            + (u64::from(DEFAULT_TTL) << 8 | u64::from(PROTO_TCP))
+            + halves(u32::from(src))
+            + halves(u32::from(dst)),
+    );
     h[10..12].copy_from_slice(&c.finish().to_be_bytes());
     Ok(IPV4_HEADER_LEN)
 }

@@ -89,7 +89,12 @@ pub fn parse_segment(bytes: &[u8]) -> Result<Segment<'_>, WireError> {
             segment_len: bytes.len(),
         });
     }
-    let options = TcpOptions::parse(&bytes[MIN_HEADER_LEN..hlen], MIN_HEADER_LEN)?;
+    // Most segments of a transfer carry no options: no parse to run.
+    let options = if hlen == MIN_HEADER_LEN {
+        TcpOptions::default()
+    } else {
+        TcpOptions::parse(&bytes[MIN_HEADER_LEN..hlen], MIN_HEADER_LEN)?
+    };
     let header = TcpHeader {
         src_port: u16::from_be_bytes([h[0], h[1]]),
         dst_port: u16::from_be_bytes([h[2], h[3]]),
@@ -149,14 +154,34 @@ pub fn emit_segment_parts(
     write_fixed_header(header, hlen, head);
     header.options.write(&mut head[MIN_HEADER_LEN..]);
     // RFC 9293 §3.1: checksum over pseudo-header, header (checksum field
-    // zero, as written above) and data; the data is summed as it is copied.
+    // zero, as written above) and data; the fixed header is summed from its
+    // fields, the options from their bytes, the data as it is copied.
     let mut c = ph.checksum(total);
-    c.add_bytes(head);
+    c.add_word_sum(fixed_header_word_sum(header, hlen));
+    c.add_bytes(&head[MIN_HEADER_LEN..]);
     let (d1, d2) = data.split_at_mut(first.len());
     c.add_copied(d1, first);
     c.add_copied(d2, second);
     out[16..18].copy_from_slice(&c.finish().to_be_bytes());
     Ok(total)
+}
+
+/// The ten 16-bit words of the fixed header [`write_fixed_header`] writes
+/// (checksum zero), summed as integers: what those 20 bytes add to the
+/// checksum (RFC 9293 §3.1).
+#[inline]
+fn fixed_header_word_sum(header: &TcpHeader, hlen: usize) -> u64 {
+    let word = |v: u16| u64::from(v);
+    let halves = |v: u32| u64::from(v >> 16) + u64::from(v & 0xffff);
+    // Data offset in the high nibble, reserved bits zero, then the flags.
+    let offset_flags = (((hlen / 4) as u16) << 12) | u16::from(header.flags.0);
+    word(header.src_port)
+        + word(header.dst_port)
+        + halves(header.seq.0)
+        + halves(header.ack.0)
+        + word(offset_flags)
+        + word(header.window)
+        + word(header.urgent)
 }
 
 /// The fixed 20 bytes, checksum zero. `head` is at least 20 bytes.
