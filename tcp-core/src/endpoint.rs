@@ -38,35 +38,53 @@ type TupleMap = HashMap<TupleKey, usize, SeedableRandomState>;
 /// per address): a third of the hashing work per lookup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TupleKey {
-    local: SocketAddr,
-    remote: SocketAddr,
+    /// [`ip_bits`] of the local and the remote address.
+    local: u128,
+    remote: u128,
+    /// Local port in the high half, remote port in the low half.
+    ports: u32,
 }
 
 impl TupleKey {
     fn new(local: SocketAddr, remote: SocketAddr) -> TupleKey {
-        TupleKey { local, remote }
+        TupleKey::from_parts(local.ip(), local.port(), remote.ip(), remote.port())
+    }
+
+    /// The key straight from a segment's addresses and ports: plain
+    /// integers, so that the lookup on every arriving segment builds no
+    /// `SocketAddr` (whose byte-wise construction, read back at once as a
+    /// wide word, stalled on store forwarding).
+    #[inline]
+    fn from_parts(local: IpAddr, local_port: u16, remote: IpAddr, remote_port: u16) -> TupleKey {
+        TupleKey {
+            local: ip_bits(local),
+            remote: ip_bits(remote),
+            ports: u32::from(local_port) << 16 | u32::from(remote_port),
+        }
     }
 }
 
 impl Hash for TupleKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // Equal keys have equal addresses and ports, hence equal hashes
-        // (IPv6 flow labels and scope ids, also compared, are left out).
-        let ports = u128::from(self.local.port()) << 16 | u128::from(self.remote.port());
-        match (self.local.ip(), self.remote.ip()) {
-            (IpAddr::V4(l), IpAddr::V4(r)) => state
-                .write_u128(u128::from(l.to_bits()) << 96 | u128::from(r.to_bits()) << 64 | ports),
-            (l, r) => {
-                state.write_u128(ip_bits(l));
-                state.write_u128(ip_bits(r));
-                state.write_u128(ports);
-            }
+        // Equal keys have equal fields, hence equal hashes.
+        let v4 = |bits: u128| bits >> 32 == 1;
+        if v4(self.local) && v4(self.remote) {
+            let l = self.local as u32;
+            let r = self.remote as u32;
+            state.write_u128(u128::from(l) << 96 | u128::from(r) << 64 | u128::from(self.ports));
+        } else {
+            state.write_u128(self.local);
+            state.write_u128(self.remote);
+            state.write_u32(self.ports);
         }
     }
 }
 
 /// An address as 128 bits (IPv4 in the low 32, tagged above them so that
-/// it differs from the IPv6 address with the same low bits).
+/// it differs from the IPv6 address with the same low bits, the IPv4-mapped
+/// one included: its bits above the low 32 are `0xffff`, not 1). IPv6
+/// flow labels and scope ids are not part of a 4-tuple.
+#[inline]
 fn ip_bits(ip: IpAddr) -> u128 {
     match ip {
         IpAddr::V4(a) => 1 << 32 | u128::from(a.to_bits()),
@@ -464,15 +482,16 @@ impl<E: Engine + Clone> Endpoint<E> {
             return Err(InputError::BadChecksum);
         }
         let seg = wire::parse_segment(bytes)?;
-        let local = SocketAddr::new(dst, seg.header.dst_port);
-        let remote = SocketAddr::new(src, seg.header.src_port);
-        if let Some(&i) = self.by_tuple.get(&TupleKey::new(local, remote)) {
+        let key = TupleKey::from_parts(dst, seg.header.dst_port, src, seg.header.src_port);
+        if let Some(&i) = self.by_tuple.get(&key) {
             if let Some(slot) = self.slots[i].as_mut() {
                 slot.conn.handle_parsed(now, &seg);
                 self.after(i);
                 return Ok(());
             }
         }
+        let local = SocketAddr::new(dst, seg.header.dst_port);
+        let remote = SocketAddr::new(src, seg.header.src_port);
         if self.listeners.contains_key(&local.port()) {
             self.deliver_to_listener(now, &seg, local, remote);
         } else {
@@ -718,17 +737,15 @@ impl<E: Engine + Clone> Endpoint<E> {
         if buf.len() <= ip::IPV6_HEADER_LEN {
             return None;
         }
-        let t = self.poll_into(now, buf, true)?;
+        let mut t = self.poll_into(now, buf, true)?;
         let ip_len = if t.src.is_ipv4() {
             ip::IPV4_HEADER_LEN
         } else {
             ip::IPV6_HEADER_LEN
         };
         let written = ip::emit_ip_header(t.src.ip(), t.dst.ip(), t.len, &mut buf[..ip_len]).ok()?;
-        Some(Transmit {
-            len: written + t.len,
-            ..t
-        })
+        t.len += written;
+        Some(t)
     }
 
     /// When `handle_timeout` must next be called.
