@@ -415,19 +415,22 @@ impl<E: Engine + Clone> Peer for OursPeer<E> {
         loop {
             // A buffer left from the last poll that had nothing to send is
             // used first (as smoltcp's transmit token takes one only when
-            // there is a packet).
-            let mut buf = self.spare.take().unwrap_or_else(|| pool.take());
-            match self.ep.poll_transmit(now, &mut buf) {
-                Some(t) if t.len <= buf.len() => {
+            // there is a packet). The packet is written where it will stay,
+            // in `out`, and its length set after.
+            let buf = self.spare.take().unwrap_or_else(|| pool.take());
+            out.push(Packet { buf, len: 0 });
+            let Some(packet) = out.last_mut() else { break };
+            match self.ep.poll_transmit(now, &mut packet.buf) {
+                Some(t) if t.len <= packet.buf.len() => {
                     self.stats.packets_out += 1;
-                    out.push(Packet::new(buf, t.len));
+                    packet.len = t.len;
                 }
                 Some(_) => {
                     self.stats.oversize += 1;
-                    self.spare = Some(buf);
+                    self.spare = out.pop().map(Packet::into_buffer);
                 }
                 None => {
-                    self.spare = Some(buf);
+                    self.spare = out.pop().map(Packet::into_buffer);
                     break;
                 }
             }

@@ -107,6 +107,21 @@ fn tuple_hasher() -> SeedableRandomState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnHandle(pub usize);
 
+/// What `Endpoint::poll_into` wrote: a queued reply to a segment that had
+/// no connection, or a connection's segment.
+#[derive(Clone, Copy, Debug)]
+enum Sent {
+    Orphan {
+        src: SocketAddr,
+        dst: SocketAddr,
+        len: usize,
+    },
+    Conn {
+        slot: usize,
+        len: usize,
+    },
+}
+
 /// Where a written packet goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transmit {
@@ -685,45 +700,70 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// Writes the next TCP segment into `buf` (no IP header); returns its
     /// addresses and length.
     pub fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        self.poll_into(now, buf, false)
+        let sent = self.poll_into(now, buf, false)?;
+        Some(self.transmit(sent, 0))
+    }
+
+    /// The [`Transmit`] of what [`Self::poll_into`] wrote, `extra` bytes (an
+    /// IP header) added to its length. Built once, from where the addresses
+    /// live, rather than passed up through `Option`s: moving the partly
+    /// written structure between stack slots stalled on store forwarding.
+    #[inline(always)]
+    fn transmit(&self, sent: Sent, extra: usize) -> Transmit {
+        match sent {
+            Sent::Orphan { src, dst, len } => Transmit {
+                src,
+                dst,
+                len: len + extra,
+            },
+            Sent::Conn { slot, len } => match self.slots.get(slot).and_then(Option::as_ref) {
+                Some(s) => Transmit {
+                    src: s.conn.local(),
+                    dst: s.conn.remote(),
+                    len: len + extra,
+                },
+                // poll_into just wrote from this slot.
+                None => Transmit {
+                    src: SocketAddr::from(([0, 0, 0, 0], 0)),
+                    dst: SocketAddr::from(([0, 0, 0, 0], 0)),
+                    len: 0,
+                },
+            },
+        }
     }
 
     /// The next segment, written at `buf[room..]` where `room` is the IP
     /// header length for the segment's address family when `ip_room` is
     /// set (0 otherwise): the segment goes straight to its final place,
-    /// with no copy to make room for the IP header afterwards. Returns the
-    /// TCP segment's length in `len`.
-    fn poll_into(&mut self, now: Instant, buf: &mut [u8], ip_room: bool) -> Option<Transmit> {
-        let room = |a: SocketAddr| match (ip_room, a.is_ipv4()) {
+    /// with no copy to make room for the IP header afterwards. Returns what
+    /// was written, and by whom, with the TCP segment's length.
+    #[inline(always)]
+    fn poll_into(&mut self, now: Instant, buf: &mut [u8], ip_room: bool) -> Option<Sent> {
+        let room = |v4: bool| match (ip_room, v4) {
             (false, _) => 0,
             (true, true) => ip::IPV4_HEADER_LEN,
             (true, false) => ip::IPV6_HEADER_LEN,
         };
         if let Some((src, dst, bytes)) = self.orphans.pop_front() {
-            let out = buf.get_mut(room(src)..)?;
+            let out = buf.get_mut(room(src.is_ipv4())..)?;
             let n = bytes.len().min(out.len());
             out[..n].copy_from_slice(&bytes[..n]);
-            return Some(Transmit { src, dst, len: n });
+            return Some(Sent::Orphan { src, dst, len: n });
         }
         while let Some(&i) = self.candidates.front() {
             let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else {
                 self.candidates.pop_front();
                 continue;
             };
-            let src = slot.conn.local();
-            let sent = match buf.get_mut(room(src)..) {
+            let v4 = slot.conn.local().is_ipv4();
+            let sent = match buf.get_mut(room(v4)..) {
                 Some(out) => slot.conn.poll_transmit(now, out),
                 None => None,
             };
             if let Some(n) = sent {
-                let t = Transmit {
-                    src,
-                    dst: slot.conn.remote(),
-                    len: n,
-                };
                 // Sending can arm timers (RFC 6298 §5.1).
                 schedule(&mut self.timers, slot, i);
-                return Some(t);
+                return Some(Sent::Conn { slot: i, len: n });
             }
             slot.queued = false;
             self.candidates.pop_front();
@@ -737,15 +777,21 @@ impl<E: Engine + Clone> Endpoint<E> {
         if buf.len() <= ip::IPV6_HEADER_LEN {
             return None;
         }
-        let mut t = self.poll_into(now, buf, true)?;
-        let ip_len = if t.src.is_ipv4() {
+        let sent = self.poll_into(now, buf, true)?;
+        let (src, dst, len) = match sent {
+            Sent::Orphan { src, dst, len } => (src.ip(), dst.ip(), len),
+            Sent::Conn { slot, len } => {
+                let s = self.slots.get(slot).and_then(Option::as_ref)?;
+                (s.conn.local().ip(), s.conn.remote().ip(), len)
+            }
+        };
+        let ip_len = if src.is_ipv4() {
             ip::IPV4_HEADER_LEN
         } else {
             ip::IPV6_HEADER_LEN
         };
-        let written = ip::emit_ip_header(t.src.ip(), t.dst.ip(), t.len, &mut buf[..ip_len]).ok()?;
-        t.len += written;
-        Some(t)
+        let written = ip::emit_ip_header(src, dst, len, &mut buf[..ip_len]).ok()?;
+        Some(self.transmit(sent, written))
     }
 
     /// When `handle_timeout` must next be called.
