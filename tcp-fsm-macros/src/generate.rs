@@ -28,6 +28,17 @@ const GUARD_BITS: usize = 32;
 /// The widest slot hash the generator tries (2^this steps per pair).
 const MAX_SLOT_BITS: u32 = 5;
 
+/// The guards the rows of a pair test, each once, by index.
+fn tested_guards(rows: &[&Row]) -> Vec<usize> {
+    let mut guards: Vec<usize> = rows
+        .iter()
+        .flat_map(|r| r.guards.iter().map(|t| t.guard.index()))
+        .collect();
+    guards.sort_unstable();
+    guards.dedup();
+    guards
+}
+
 /// A pair's slot hash: outcome bits `x` go to slot `(x * magic) >> (32 - slot_bits)`,
 /// `slot_bits` being the table's.
 struct SlotHash {
@@ -371,12 +382,7 @@ impl<'a> Cx<'a> {
                 if last.guards.is_empty() {
                     continue;
                 }
-                let mut mentioned: Vec<usize> = rows
-                    .iter()
-                    .flat_map(|r| r.guards.iter().map(|t| t.guard.index()))
-                    .collect();
-                mentioned.sort_unstable();
-                mentioned.dedup();
+                let mentioned = tested_guards(&rows);
                 if mentioned.len() > MAX_GUARDS_PER_PAIR {
                     let (state, event) = pair();
                     return Err(GenerateError::TooManyGuards { state, event });
@@ -1419,12 +1425,7 @@ impl<'a> Cx<'a> {
         for s in 0..self.spec.states.len() {
             for &e in &events {
                 let live = self.live_rows(s, e);
-                let mut picked: Vec<usize> = live
-                    .iter()
-                    .flat_map(|r| r.guards.iter().map(|t| t.guard.index()))
-                    .collect();
-                picked.sort_unstable();
-                picked.dedup();
+                let picked = tested_guards(&live);
                 // The first live row that matches under each outcome (bit b of
                 // the outcome: guard picked[b] holds); check_table proved one does.
                 let outcome_rows: Vec<&Row> = (0u32..(1 << picked.len().min(MAX_PICKS)))
