@@ -38,11 +38,14 @@ type TupleMap = HashMap<TupleKey, usize, SeedableRandomState>;
 /// per address): a third of the hashing work per lookup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TupleKey {
-    /// [`ip_bits`] of the local and the remote address.
+    /// The local and the remote address as 128 bits ([`ip_bits`]).
     local: u128,
     remote: u128,
     /// Local port in the high half, remote port in the low half.
     ports: u32,
+    /// Bit 0: the local address is IPv6; bit 1: the remote one is. Kept
+    /// apart from the bits, so that no IPv6 address can equal an IPv4 one.
+    families: u8,
 }
 
 impl TupleKey {
@@ -60,6 +63,7 @@ impl TupleKey {
             local: ip_bits(local),
             remote: ip_bits(remote),
             ports: u32::from(local_port) << 16 | u32::from(remote_port),
+            families: u8::from(local.is_ipv6()) | u8::from(remote.is_ipv6()) << 1,
         }
     }
 }
@@ -67,27 +71,25 @@ impl TupleKey {
 impl Hash for TupleKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Equal keys have equal fields, hence equal hashes.
-        let v4 = |bits: u128| bits >> 32 == 1;
-        if v4(self.local) && v4(self.remote) {
-            let l = self.local as u32;
-            let r = self.remote as u32;
-            state.write_u128(u128::from(l) << 96 | u128::from(r) << 64 | u128::from(self.ports));
+        if self.families == 0 {
+            // Two IPv4 addresses and two ports: one 128-bit word.
+            state.write_u128(self.local << 96 | self.remote << 64 | u128::from(self.ports));
         } else {
             state.write_u128(self.local);
             state.write_u128(self.remote);
             state.write_u32(self.ports);
+            state.write_u8(self.families);
         }
     }
 }
 
-/// An address as 128 bits (IPv4 in the low 32, tagged above them so that
-/// it differs from the IPv6 address with the same low bits, the IPv4-mapped
-/// one included: its bits above the low 32 are `0xffff`, not 1). IPv6
-/// flow labels and scope ids are not part of a 4-tuple.
+/// An address as 128 bits: IPv4 in the low 32, IPv6 as it is. The family
+/// is kept beside it ([`TupleKey::families`]). IPv6 flow labels and scope
+/// ids are not part of a 4-tuple.
 #[inline]
 fn ip_bits(ip: IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(a) => 1 << 32 | u128::from(a.to_bits()),
+        IpAddr::V4(a) => u128::from(a.to_bits()),
         IpAddr::V6(a) => a.to_bits(),
     }
 }
@@ -889,6 +891,10 @@ mod tests {
             TupleKey::new(sa("[::ffff:10.0.0.1]:80"), sa("[::ffff:10.0.0.2]:49152")),
             TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::2]:49152")),
             TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::3]:49152")),
+            // IPv6 addresses whose 128 bits equal those of 10.0.0.1 and
+            // 10.0.0.2 once tagged (`::1:a00:1`), and untagged (`::a00:1`).
+            TupleKey::new(sa("[::1:a00:1]:80"), sa("[::1:a00:2]:49152")),
+            TupleKey::new(sa("[::a00:1]:80"), sa("[::a00:2]:49152")),
         ];
         let mut map = TupleMap::with_hasher(tuple_hasher());
         for (i, k) in keys.iter().enumerate() {
