@@ -38,14 +38,11 @@ type TupleMap = HashMap<TupleKey, usize, SeedableRandomState>;
 /// per address): a third of the hashing work per lookup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TupleKey {
-    /// The local and the remote address as 128 bits ([`ip_bits`]).
+    /// [`ip_bits`] of the local and the remote address.
     local: u128,
     remote: u128,
     /// Local port in the high half, remote port in the low half.
     ports: u32,
-    /// Bit 0: the local address is IPv6; bit 1: the remote one is. Kept
-    /// apart from the bits, so that no IPv6 address can equal an IPv4 one.
-    families: u8,
 }
 
 impl TupleKey {
@@ -63,7 +60,6 @@ impl TupleKey {
             local: ip_bits(local),
             remote: ip_bits(remote),
             ports: u32::from(local_port) << 16 | u32::from(remote_port),
-            families: u8::from(local.is_ipv6()) | u8::from(remote.is_ipv6()) << 1,
         }
     }
 }
@@ -71,25 +67,31 @@ impl TupleKey {
 impl Hash for TupleKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Equal keys have equal fields, hence equal hashes.
-        if self.families == 0 {
-            // Two IPv4 addresses and two ports: one 128-bit word.
-            state.write_u128(self.local << 96 | self.remote << 64 | u128::from(self.ports));
+        let v4 = |bits: u128| bits & V4_TAG == V4_TAG;
+        if v4(self.local) && v4(self.remote) {
+            let l = self.local as u32;
+            let r = self.remote as u32;
+            state.write_u128(u128::from(l) << 96 | u128::from(r) << 64 | u128::from(self.ports));
         } else {
             state.write_u128(self.local);
             state.write_u128(self.remote);
             state.write_u32(self.ports);
-            state.write_u8(self.families);
         }
     }
 }
 
-/// An address as 128 bits: IPv4 in the low 32, IPv6 as it is. The family
-/// is kept beside it ([`TupleKey::families`]). IPv6 flow labels and scope
-/// ids are not part of a 4-tuple.
+/// The bits above an IPv4 address in [`ip_bits`]: `ffff:ffff:ffff:ffff:
+/// ffff:ffff::/96`, a multicast prefix (ff00::/8). A tuple never holds a
+/// multicast address (the endpoint refuses them, RFC 1122 §4.2.3.10), so no
+/// IPv6 tuple can have the bits of an IPv4 one.
+const V4_TAG: u128 = !0u128 << 32;
+
+/// An address as 128 bits: IPv6 as it is, IPv4 in the low 32 under
+/// [`V4_TAG`]. IPv6 flow labels and scope ids are not part of a 4-tuple.
 #[inline]
 fn ip_bits(ip: IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(a) => u128::from(a.to_bits()),
+        IpAddr::V4(a) => V4_TAG | u128::from(a.to_bits()),
         IpAddr::V6(a) => a.to_bits(),
     }
 }
@@ -350,6 +352,11 @@ impl<E: Engine + Clone> Endpoint<E> {
         local: SocketAddr,
         remote: SocketAddr,
     ) -> Result<ConnHandle, EndpointError> {
+        for a in [local, remote] {
+            if a.ip().is_multicast() {
+                return Err(EndpointError::MulticastAddress(a));
+            }
+        }
         if self.by_tuple.contains_key(&TupleKey::new(local, remote)) {
             return Err(EndpointError::AddressInUse(local));
         }
@@ -494,6 +501,11 @@ impl<E: Engine + Clone> Endpoint<E> {
     ) -> Result<(), InputError> {
         if !self.addrs.contains(&dst) {
             return Err(InputError::NotForUs);
+        }
+        // RFC 1122 §4.2.3.10: silently discard segments to or from a
+        // multicast address (no connection can have one, see `V4_TAG`).
+        if src.is_multicast() || dst.is_multicast() {
+            return Err(InputError::Multicast);
         }
         if !wire::verify_checksum(&crate::tcb::pseudo_header(src, dst), bytes) {
             return Err(InputError::BadChecksum);
@@ -891,8 +903,7 @@ mod tests {
             TupleKey::new(sa("[::ffff:10.0.0.1]:80"), sa("[::ffff:10.0.0.2]:49152")),
             TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::2]:49152")),
             TupleKey::new(sa("[2001:db8::1]:80"), sa("[2001:db8::3]:49152")),
-            // IPv6 addresses whose 128 bits equal those of 10.0.0.1 and
-            // 10.0.0.2 once tagged (`::1:a00:1`), and untagged (`::a00:1`).
+            // IPv6 addresses with the low bits of 10.0.0.1 and 10.0.0.2.
             TupleKey::new(sa("[::1:a00:1]:80"), sa("[::1:a00:2]:49152")),
             TupleKey::new(sa("[::a00:1]:80"), sa("[::a00:2]:49152")),
         ];
@@ -969,5 +980,40 @@ mod tests {
             // A buffer with no room beyond an IP header gets nothing.
             assert!(a.poll_transmit(now, &mut [0u8; 40]).is_none());
         }
+    }
+
+    /// RFC 1122 §4.2.3.10: no connection to or from a multicast address,
+    /// so no IPv6 tuple can carry the bits of an IPv4 one (`V4_TAG`).
+    #[test]
+    fn closed_connect_or_segment_with_multicast_address_is_refused() {
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let mut ep = Endpoint::new(Config::default(), vec![v6], TableEngine, 1);
+        let now = Instant::ZERO;
+        let group = sa("[ff02::1]:80");
+        assert_eq!(
+            ep.connect(now, group),
+            Err(EndpointError::MulticastAddress(group))
+        );
+        // The IPv6 address whose bits are those of the tagged 10.0.0.1.
+        let tagged = sa("[ffff:ffff:ffff:ffff:ffff:ffff:a00:1]:5000");
+        assert_eq!(
+            ep.connect_from(now, SocketAddr::new(v6, 1234), tagged),
+            Err(EndpointError::MulticastAddress(tagged))
+        );
+        ep.listen(80, 4).unwrap();
+        let header = crate::wire::TcpHeader {
+            src_port: 5000,
+            dst_port: 80,
+            flags: Flags::SYN,
+            ..Default::default()
+        };
+        let mut seg = [0u8; 64];
+        let ph = crate::tcb::pseudo_header(tagged.ip(), v6);
+        let n = wire::emit_segment(&header, &[], &ph, &mut seg).unwrap();
+        assert_eq!(
+            ep.handle_segment(now, tagged.ip(), v6, &seg[..n]),
+            Err(InputError::Multicast)
+        );
+        assert_eq!(ep.connection_count(), 0);
     }
 }

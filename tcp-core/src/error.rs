@@ -55,6 +55,9 @@ pub enum EndpointError {
     UnknownHandle(usize),
     #[error("port {0} is not listening")]
     NotListening(u16),
+    /// RFC 1122 §4.2.3.10: TCP connections are between unicast addresses.
+    #[error("{0} is a multicast address: TCP connects unicast addresses only")]
+    MulticastAddress(std::net::SocketAddr),
     #[error(transparent)]
     Connection(#[from] ConnectionError),
 }
@@ -68,4 +71,8 @@ pub enum InputError {
     BadChecksum,
     #[error("packet is not addressed to this endpoint")]
     NotForUs,
+    /// RFC 1122 §4.2.3.10: a segment from or to a multicast address is
+    /// silently discarded.
+    #[error("segment from or to a multicast address")]
+    Multicast,
 }

@@ -451,7 +451,9 @@ impl<E: Engine + Clone> LabHost<E> {
             InputError::BadChecksum | InputError::Malformed(WireError::BadIpChecksum) => {
                 c.rejected_checksum += 1
             }
-            InputError::Malformed(_) | InputError::NotForUs => c.rejected_malformed += 1,
+            InputError::Malformed(_) | InputError::NotForUs | InputError::Multicast => {
+                c.rejected_malformed += 1
+            }
         }
     }
 }
