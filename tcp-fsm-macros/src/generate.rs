@@ -39,6 +39,32 @@ fn tested_guards(rows: &[&Row]) -> Vec<usize> {
     guards
 }
 
+/// What the outcome tables need to know of one (state, event) pair.
+struct PairPlan<'a> {
+    state: usize,
+    /// The rows that can match, in priority order.
+    live: Vec<&'a Row>,
+    /// The guards they test ([`tested_guards`]).
+    picked: Vec<usize>,
+    /// The row that decides each outcome of `picked`.
+    outcome_rows: Vec<&'a Row>,
+    /// Few enough guards, each with a bit, for the tables.
+    fits: bool,
+}
+
+impl PairPlan<'_> {
+    /// The pair's slot hash at `slot_bits`: `Some(None)` for a pair left to
+    /// the `match` anyway, `None` for one that fits the tables but finds no
+    /// multiplier at that width.
+    fn hash(&self, slot_bits: u32) -> Option<Option<SlotHash>> {
+        if self.fits {
+            find_slot_hash(&self.picked, &self.outcome_rows, slot_bits).map(Some)
+        } else {
+            Some(None)
+        }
+    }
+}
+
 /// A pair's slot hash: outcome bits `x` go to slot `(x * magic) >> (32 - slot_bits)`,
 /// `slot_bits` being the table's.
 struct SlotHash {
@@ -63,6 +89,9 @@ fn find_slot_hash(picked: &[usize], outcome_rows: &[&Row], slot_bits: u32) -> Op
             slots: vec![Some(0)],
         });
     }
+    if slot_bits == 0 {
+        return None;
+    }
     let keys: Vec<u32> = (0..outcome_rows.len() as u32)
         .map(|o| {
             picked
@@ -80,29 +109,24 @@ fn find_slot_hash(picked: &[usize], outcome_rows: &[&Row], slot_bits: u32) -> Op
         rng ^= rng >> 27;
         (rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
     };
-    if slot_bits == 0 {
-        return None;
-    }
     let shift = 32 - slot_bits;
-    {
-        for _ in 0..20_000 {
-            // Sparse candidates, as for magic bitboards.
-            let magic = next() & next() & next();
-            let mut slots: Vec<Option<usize>> = vec![None; 1 << slot_bits];
-            let fits = keys.iter().enumerate().all(|(o, &x)| {
-                let slot = (x.wrapping_mul(magic) >> shift) as usize;
-                match slots[slot] {
-                    None => {
-                        slots[slot] = Some(o);
-                        true
-                    }
-                    Some(other) => outcome_rows[other].id == outcome_rows[o].id,
+    for _ in 0..20_000 {
+        // Sparse candidates, as for magic bitboards.
+        let magic = next() & next() & next();
+        let mut slots: Vec<Option<usize>> = vec![None; 1 << slot_bits];
+        let fits = keys.iter().enumerate().all(|(o, &x)| {
+            let slot = (x.wrapping_mul(magic) >> shift) as usize;
+            match slots[slot] {
+                None => {
+                    slots[slot] = Some(o);
+                    true
                 }
-            });
-            if fits {
-                let mask = picked.iter().fold(0u32, |m, &g| m | 1 << g);
-                return Some(SlotHash { mask, magic, slots });
+                Some(other) => outcome_rows[other].id == outcome_rows[o].id,
             }
+        });
+        if fits {
+            let mask = picked.iter().fold(0u32, |m, &g| m | 1 << g);
+            return Some(SlotHash { mask, magic, slots });
         }
     }
     None
@@ -1420,7 +1444,6 @@ impl<'a> Cx<'a> {
     fn outcome_tables(&self, flavor: Flavor) -> Result<(TokenStream, bool, bool), GenerateError> {
         let events = self.flavor_events(flavor);
         let step = step_type(flavor);
-        // (state, live rows, picked guards, row of each outcome, fits the table)
         let mut pairs = Vec::new();
         for s in 0..self.spec.states.len() {
             for &e in &events {
@@ -1440,26 +1463,26 @@ impl<'a> Cx<'a> {
                             .copied()
                     })
                     .collect();
-                let fits_table =
-                    picked.len() <= MAX_PICKS && picked.iter().all(|&g| g < GUARD_BITS);
-                pairs.push((s, live, picked, outcome_rows, fits_table));
+                let fits = picked.len() <= MAX_PICKS && picked.iter().all(|&g| g < GUARD_BITS);
+                pairs.push(PairPlan {
+                    state: s,
+                    live,
+                    picked,
+                    outcome_rows,
+                    fits,
+                });
             }
         }
         // One slot count for the whole table (a constant shift): the smallest
         // for which every pair that fits finds a multiplier.
-        let fewest = pairs.iter().filter(|p| p.4).map(|p| p.2.len() as u32).max();
+        let fewest = pairs
+            .iter()
+            .filter(|p| p.fits)
+            .map(|p| p.picked.len() as u32)
+            .max();
         let (slot_bits, hashes) = (fewest.unwrap_or(0)..=MAX_SLOT_BITS)
             .find_map(|bits| {
-                let hashes: Option<Vec<Option<SlotHash>>> = pairs
-                    .iter()
-                    .map(|(_, _, picked, rows, fits)| {
-                        if *fits {
-                            find_slot_hash(picked, rows, bits).map(Some)
-                        } else {
-                            Some(None)
-                        }
-                    })
-                    .collect();
+                let hashes: Option<Vec<_>> = pairs.iter().map(|p| p.hash(bits)).collect();
                 hashes.map(|h| (bits, h))
             })
             // No width suits every pair: the widest, and the pairs that still
@@ -1467,13 +1490,7 @@ impl<'a> Cx<'a> {
             .unwrap_or_else(|| {
                 let hashes = pairs
                     .iter()
-                    .map(|(_, _, picked, rows, fits)| {
-                        if *fits {
-                            find_slot_hash(picked, rows, MAX_SLOT_BITS)
-                        } else {
-                            None
-                        }
-                    })
+                    .map(|p| p.hash(MAX_SLOT_BITS).flatten())
                     .collect();
                 (MAX_SLOT_BITS, hashes)
             });
@@ -1481,9 +1498,11 @@ impl<'a> Cx<'a> {
         let mut any_by_rows = false;
         let (mut cell_rows, mut step_rows) = (Vec::new(), Vec::new());
         let (mut cells, mut step_cells) = (Vec::new(), Vec::new());
-        for ((s, live, _, outcome_rows, _), hash) in pairs.iter().zip(hashes) {
-            let s = *s;
-            let Some(&last) = live.last() else { continue };
+        for (pair, hash) in pairs.iter().zip(hashes) {
+            let (s, outcome_rows) = (pair.state, &pair.outcome_rows);
+            let Some(&last) = pair.live.last() else {
+                continue;
+            };
             let (mask, magic, by_rows, slot_rows): (u32, u32, bool, Vec<&Row>) = match hash {
                 // Every slot holds the last row: never read, the match decides.
                 None => (0, 0, true, vec![last; n_slots]),
