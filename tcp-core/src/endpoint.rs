@@ -715,34 +715,31 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// addresses and length.
     pub fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let sent = self.poll_into(now, buf, false)?;
-        Some(self.transmit(sent, 0))
+        self.transmit(sent, 0)
     }
 
     /// The [`Transmit`] of what [`Self::poll_into`] wrote, `extra` bytes (an
     /// IP header) added to its length. Built once, from where the addresses
     /// live, rather than passed up through `Option`s: moving the partly
     /// written structure between stack slots stalled on store forwarding.
+    /// `None` only if the connection were gone, which nothing between the
+    /// two calls does.
     #[inline(always)]
-    fn transmit(&self, sent: Sent, extra: usize) -> Transmit {
+    fn transmit(&self, sent: Sent, extra: usize) -> Option<Transmit> {
         match sent {
-            Sent::Orphan { src, dst, len } => Transmit {
+            Sent::Orphan { src, dst, len } => Some(Transmit {
                 src,
                 dst,
                 len: len + extra,
-            },
-            Sent::Conn { slot, len } => match self.slots.get(slot).and_then(Option::as_ref) {
-                Some(s) => Transmit {
+            }),
+            Sent::Conn { slot, len } => {
+                let s = self.slots.get(slot).and_then(Option::as_ref)?;
+                Some(Transmit {
                     src: s.conn.local(),
                     dst: s.conn.remote(),
                     len: len + extra,
-                },
-                // poll_into just wrote from this slot.
-                None => Transmit {
-                    src: SocketAddr::from(([0, 0, 0, 0], 0)),
-                    dst: SocketAddr::from(([0, 0, 0, 0], 0)),
-                    len: 0,
-                },
-            },
+                })
+            }
         }
     }
 
@@ -805,7 +802,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             ip::IPV6_HEADER_LEN
         };
         let written = ip::emit_ip_header(src, dst, len, &mut buf[..ip_len]).ok()?;
-        Some(self.transmit(sent, written))
+        self.transmit(sent, written)
     }
 
     /// When `handle_timeout` must next be called.
