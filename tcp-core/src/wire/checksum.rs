@@ -348,18 +348,39 @@ fn sum_words(data: &[u8]) -> u64 {
     let mut sum = 0u64;
     // Saturates on 32-bit targets, where no slice reaches the bound.
     for part in data.chunks(WORDS_PER_FOLD.saturating_mul(8)) {
-        let mut total = 0u64;
-        let mut high = 0u64;
+        let mut words = CarryFree::default();
         for w in part.chunks_exact(8) {
-            let x = load(w, 0);
-            total = total.wrapping_add(x);
-            high += x >> 32;
+            words.add(load(w, 0));
         }
-        // `<<` drops the bits above 2^64, as the wrapping adds did.
-        let low = total.wrapping_sub(high << 32);
-        sum = add_carry(sum, add_carry(low, high));
+        sum = add_carry(sum, words.sum());
     }
     sum
+}
+
+/// The carry-free accumulation of [`sum_words`]: at most
+/// [`WORDS_PER_FOLD`] words before [`CarryFree::sum`].
+#[derive(Default)]
+struct CarryFree {
+    /// The words' sum mod 2^64.
+    total: u64,
+    /// The exact sum of their high halves.
+    high: u64,
+}
+
+impl CarryFree {
+    #[inline(always)]
+    fn add(&mut self, x: u64) {
+        self.total = self.total.wrapping_add(x);
+        self.high += x >> 32;
+    }
+
+    /// The one's-complement sum of the words added, unfolded.
+    #[inline(always)]
+    fn sum(self) -> u64 {
+        // `<<` drops the bits above 2^64, as the wrapping adds did.
+        let low = self.total.wrapping_sub(self.high << 32);
+        add_carry(low, self.high)
+    }
 }
 
 /// `dst.copy_from_slice(src)` and the one's-complement sum of `src`,
@@ -406,8 +427,7 @@ fn copy_sum_avx512(dst: &mut [u8], src: &[u8]) -> u64 {
 }
 
 /// The copying form of [`sum_words`] plus the tail: each 8-byte word is
-/// loaded once, stored to `dst` and added (carry-free, so that it
-/// vectorises, with the same bound: see [`WORDS_PER_FOLD`]).
+/// loaded once, stored to `dst` and added to a [`CarryFree`] sum.
 #[inline(always)]
 fn copy_sum_generic(dst: &mut [u8], src: &[u8]) -> u64 {
     let n = dst.len().min(src.len());
@@ -418,16 +438,13 @@ fn copy_sum_generic(dst: &mut [u8], src: &[u8]) -> u64 {
         .chunks_mut(chunk)
         .zip(src[..words].chunks(chunk))
     {
-        let mut total = 0u64;
-        let mut high = 0u64;
+        let mut words = CarryFree::default();
         for (dw, sw) in d.chunks_exact_mut(8).zip(s.chunks_exact(8)) {
             let x = load(sw, 0);
             dw.copy_from_slice(&x.to_ne_bytes());
-            total = total.wrapping_add(x);
-            high += x >> 32;
+            words.add(x);
         }
-        let low = total.wrapping_sub(high << 32);
-        sum = add_carry(sum, add_carry(low, high));
+        sum = add_carry(sum, words.sum());
     }
     if words < n {
         dst[words..n].copy_from_slice(&src[words..n]);
