@@ -209,6 +209,13 @@ impl Checksum {
     }
 }
 
+/// The two 16-bit words of a 32-bit field (as sent, big-endian) summed as
+/// integers: its part of a [`Checksum::add_word_sum`].
+#[inline(always)]
+pub(crate) fn word_pair(v: u32) -> u64 {
+    u64::from(v >> 16) + u64::from(v & 0xffff)
+}
+
 /// `a + b` in one's-complement arithmetic on 64-bit words.
 #[inline(always)]
 fn add_carry(a: u64, b: u64) -> u64 {

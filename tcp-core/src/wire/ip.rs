@@ -6,8 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::{
-    emit_segment_parts, parse_segment, verify_checksum, Checksum, PseudoHeader, Segment, TcpHeader,
-    WireError,
+    emit_segment_parts, parse_segment, verify_checksum, word_pair, Checksum, PseudoHeader, Segment,
+    TcpHeader, WireError,
 };
 
 /// IP protocol number of TCP (IANA "Assigned Internet Protocol Numbers").
@@ -244,15 +244,14 @@ fn emit_ipv4_header(
     // RFC 791 §3.1 Header Checksum over the ten words just written, summed
     // from the values they were written from (reading the bytes back right
     // after storing them stalls on store forwarding).
-    let halves = |v: u32| u64::from(v >> 16) + u64::from(v & 0xffff);
     let mut c = Checksum::new();
     c.add_word_sum(
         0x4500
             + u64::from(total16)
             + 0x4000
             + (u64::from(DEFAULT_TTL) << 8 | u64::from(PROTO_TCP))
-            + halves(u32::from(src))
-            + halves(u32::from(dst)),
+            + word_pair(u32::from(src))
+            + word_pair(u32::from(dst)),
     );
     h[10..12].copy_from_slice(&c.finish().to_be_bytes());
     Ok(IPV4_HEADER_LEN)

@@ -20,6 +20,7 @@ pub mod ip;
 mod options;
 mod tcp;
 
+pub(crate) use checksum::word_pair;
 pub use checksum::{tcp_checksum, verify_checksum, Checksum, PseudoHeader};
 pub use error::WireError;
 pub use flags::{Flags, ParseFlagsError};

@@ -1,6 +1,6 @@
 //! The TCP header (RFC 9293 §3.1): parse from bytes, emit into a buffer.
 
-use super::{Flags, PseudoHeader, TcpOptions, WireError, MAX_OPTIONS_LEN};
+use super::{word_pair, Flags, PseudoHeader, TcpOptions, WireError, MAX_OPTIONS_LEN};
 use crate::seq::SeqNum;
 
 /// Length of a header without options.
@@ -172,13 +172,12 @@ pub fn emit_segment_parts(
 #[inline]
 fn fixed_header_word_sum(header: &TcpHeader, hlen: usize) -> u64 {
     let word = |v: u16| u64::from(v);
-    let halves = |v: u32| u64::from(v >> 16) + u64::from(v & 0xffff);
     // Data offset in the high nibble, reserved bits zero, then the flags.
     let offset_flags = (((hlen / 4) as u16) << 12) | u16::from(header.flags.0);
     word(header.src_port)
         + word(header.dst_port)
-        + halves(header.seq.0)
-        + halves(header.ack.0)
+        + word_pair(header.seq.0)
+        + word_pair(header.ack.0)
         + word(offset_flags)
         + word(header.window)
         + word(header.urgent)
