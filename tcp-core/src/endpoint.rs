@@ -107,9 +107,29 @@ fn tuple_hasher() -> SeedableRandomState {
     SeedableRandomState::with_seed(draw(0x7470_6670_6d32), shared)
 }
 
-/// Identifies a connection of an [`Endpoint`].
+/// Identifies a connection of an [`Endpoint`]: its slot and the slot's
+/// generation when the connection took it. A slot is reused once its
+/// connection is freed, under a new generation, so a handle kept past the
+/// end of its connection is refused ([`EndpointError::UnknownHandle`])
+/// instead of reaching whichever connection has the slot now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnHandle(pub usize);
+pub struct ConnHandle {
+    slot: u32,
+    generation: u32,
+}
+
+impl ConnHandle {
+    /// The connection's slot in its endpoint (slots are reused).
+    pub fn slot(self) -> usize {
+        self.slot as usize
+    }
+}
+
+impl std::fmt::Display for ConnHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}.{}", self.slot, self.generation)
+    }
+}
 
 /// What `Endpoint::poll_into` wrote: a queued reply to a segment that had
 /// no connection, or a connection's segment.
@@ -168,6 +188,9 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
     engine: E,
     isn: IsnGenerator,
     slots: Vec<Option<Slot<E>>>,
+    /// Per slot, the generation of its current (or next) connection: bumped
+    /// when a connection leaves the slot, so old handles stop matching.
+    generations: Vec<u32>,
     free: Vec<usize>,
     /// Finished connections kept for reuse, buffers and all (at most
     /// [`SPARE_CONNECTIONS`]): a new connection is one of these recycled in
@@ -203,6 +226,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             engine,
             isn: IsnGenerator::from_seed(seed),
             slots: Vec::new(),
+            generations: Vec::new(),
             free: Vec::new(),
             spare: Vec::new(),
             by_tuple: TupleMap::with_hasher(tuple_hasher()),
@@ -230,22 +254,39 @@ impl<E: Engine + Clone> Endpoint<E> {
         self.slots.len() - self.free.len()
     }
 
+    /// The handle of the connection now in slot `i`.
+    fn handle(&self, i: usize) -> ConnHandle {
+        ConnHandle {
+            slot: i as u32,
+            generation: self.generations.get(i).copied().unwrap_or(0),
+        }
+    }
+
+    /// The slot of `h`, if `h` is the handle of the connection in it.
+    fn live_slot(&self, h: ConnHandle) -> Option<usize> {
+        let i = h.slot();
+        let current = self.generations.get(i) == Some(&h.generation);
+        (current && self.slots.get(i).is_some_and(Option::is_some)).then_some(i)
+    }
+
     pub fn connection(&self, h: ConnHandle) -> Option<&Connection<E>> {
-        self.slots.get(h.0)?.as_ref().map(|s| &*s.conn)
+        let i = self.live_slot(h)?;
+        self.slots[i].as_ref().map(|s| &*s.conn)
     }
 
     /// Mutable access to a connection; the endpoint re-examines it on the
     /// next poll.
     pub fn connection_mut(&mut self, h: ConnHandle) -> Option<&mut Connection<E>> {
-        self.touch(h.0);
-        self.slots.get_mut(h.0)?.as_mut().map(|s| &mut *s.conn)
+        let i = self.live_slot(h)?;
+        self.touch(i);
+        self.slots[i].as_mut().map(|s| &mut *s.conn)
     }
 
     /// Handles of all live connections, in slot order.
     pub fn handles(&self) -> Vec<ConnHandle> {
         (0..self.slots.len())
             .filter(|&i| self.slots[i].is_some())
-            .map(ConnHandle)
+            .map(|i| self.handle(i))
             .collect()
     }
 
@@ -299,6 +340,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             }
             None => {
                 self.slots.push(Some(slot));
+                self.generations.push(0);
                 self.slots.len() - 1
             }
         };
@@ -367,8 +409,9 @@ impl<E: Engine + Clone> Endpoint<E> {
             return Err(e.into());
         }
         let i = self.insert(conn, None);
+        let h = self.handle(i);
         self.after(i);
-        Ok(ConnHandle(i))
+        Ok(h)
     }
 
     /// Passive OPEN on `port` for every local address, with room for
@@ -408,17 +451,17 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// Takes an established connection from `port`'s accept queue.
     pub fn accept(&mut self, port: u16) -> Option<ConnHandle> {
         let h = self.listeners.get_mut(&port)?.accept_queue.pop_front()?;
-        if let Some(Some(s)) = self.slots.get_mut(h.0) {
+        let i = self.live_slot(h)?;
+        if let Some(s) = self.slots[i].as_mut() {
             s.listener = None;
         }
         Some(h)
     }
 
     fn slot_mut(&mut self, h: ConnHandle) -> Result<&mut Slot<E>, EndpointError> {
-        self.slots
-            .get_mut(h.0)
-            .and_then(Option::as_mut)
-            .ok_or(EndpointError::UnknownHandle(h.0))
+        self.live_slot(h)
+            .and_then(|i| self.slots[i].as_mut())
+            .ok_or(EndpointError::UnknownHandle(h))
     }
 
     pub fn send(
@@ -428,7 +471,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         data: &[u8],
     ) -> Result<usize, EndpointError> {
         let r = self.slot_mut(h)?.conn.send(now, data);
-        self.after(h.0);
+        self.after(h.slot());
         Ok(r?)
     }
 
@@ -440,14 +483,14 @@ impl<E: Engine + Clone> Endpoint<E> {
         buf: &mut [u8],
     ) -> Result<usize, EndpointError> {
         let r = self.slot_mut(h)?.conn.recv(now, buf);
-        self.after(h.0);
+        self.after(h.slot());
         Ok(r?)
     }
 
     /// CLOSE of the sending side; the connection stays usable for reading.
     pub fn shutdown(&mut self, now: Instant, h: ConnHandle) -> Result<(), EndpointError> {
         let r = self.slot_mut(h)?.conn.shutdown(now);
-        self.after(h.0);
+        self.after(h.slot());
         Ok(r?)
     }
 
@@ -466,7 +509,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             | TcpState::TimeWait => Ok(()),
             _ => slot.conn.close(now),
         };
-        self.after(h.0);
+        self.after(h.slot());
         Ok(r?)
     }
 
@@ -475,7 +518,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         let slot = self.slot_mut(h)?;
         slot.released = true;
         let r = slot.conn.abort(now);
-        self.after(h.0);
+        self.after(h.slot());
         match r {
             Ok(()) | Err(ConnectionError::ConnectionDoesNotExist) => Ok(()),
             Err(e) => Err(e.into()),
@@ -636,17 +679,21 @@ impl<E: Engine + Clone> Endpoint<E> {
         let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
+        let handle = ConnHandle {
+            slot: i as u32,
+            generation: self.generations.get(i).copied().unwrap_or(0),
+        };
         while let Some(ev) = slot.conn.poll_event() {
             if ev == ConnEvent::Connected && !slot.established {
                 slot.established = true;
                 if let Some(port) = slot.listener {
                     if let Some(l) = self.listeners.get_mut(&port) {
                         l.embryonic = l.embryonic.saturating_sub(1);
-                        l.accept_queue.push_back(ConnHandle(i));
+                        l.accept_queue.push_back(handle);
                     }
                 }
             }
-            self.events.push_back((ConnHandle(i), ev));
+            self.events.push_back((handle, ev));
         }
         if !slot.conn.tcb().traces.is_empty() {
             self.traces.extend(slot.conn.drain_traces());
@@ -671,12 +718,16 @@ impl<E: Engine + Clone> Endpoint<E> {
             }
             if unaccepted {
                 if let Some(l) = slot.listener.and_then(|p| self.listeners.get_mut(&p)) {
-                    l.accept_queue.retain(|h| h.0 != i);
+                    l.accept_queue.retain(|h| *h != handle);
                 }
             }
             if release && !slot.queued {
                 if let Some(slot) = self.slots[i].take() {
                     self.retire(slot.conn);
+                }
+                // Handles of the connection that left stop matching.
+                if let Some(g) = self.generations.get_mut(i) {
+                    *g = g.wrapping_add(1);
                 }
                 self.free.push(i);
             }

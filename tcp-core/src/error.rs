@@ -51,8 +51,9 @@ pub enum EndpointError {
     NoEphemeralPort(std::net::IpAddr),
     #[error("no local address of the right family for {0}")]
     NoLocalAddress(std::net::SocketAddr),
-    #[error("unknown connection handle {0}")]
-    UnknownHandle(usize),
+    /// No such connection: never made here, or finished and freed.
+    #[error("unknown connection handle {0} (never made here, or its connection is gone)")]
+    UnknownHandle(crate::endpoint::ConnHandle),
     #[error("port {0} is not listening")]
     NotListening(u16),
     /// RFC 1122 §4.2.3.10: TCP connections are between unicast addresses.

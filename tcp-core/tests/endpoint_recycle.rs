@@ -8,7 +8,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tcp_core::engine::{Engine, PerStateEngine, TableEngine};
 use tcp_core::{
-    Config, ConnEvent, ConnectionError, Duration, Endpoint, EndpointError, Instant, TcpState,
+    Config, ConnEvent, ConnHandle, ConnectionError, Duration, Endpoint, EndpointError, Instant,
+    TcpState,
 };
 
 mod common;
@@ -85,14 +86,14 @@ fn payload(k: usize) -> Vec<u8> {
 
 /// One lifecycle: A connects, sends `data` and closes; B accepts, reads to
 /// the end and closes; A's TIME-WAIT runs out. What B read is left in
-/// `scratch.got`.
+/// `scratch.got`. Returns A's and B's handles of the finished connection.
 fn lifecycle<E: Engine + Clone>(
     a: &mut Endpoint<E>,
     b: &mut Endpoint<E>,
     now: &mut Instant,
     data: &[u8],
     scratch: &mut Scratch,
-) {
+) -> (ConnHandle, ConnHandle) {
     let h = a.connect(*now, SocketAddr::new(B, PORT)).expect("connect");
     exchange(a, b, *now, &mut scratch.packet);
     assert_eq!(
@@ -129,6 +130,7 @@ fn lifecycle<E: Engine + Clone>(
     while let Some((_, ev)) = b.poll_event() {
         assert!(!matches!(ev, ConnEvent::Error(_)), "B: {ev:?}");
     }
+    (h, hb)
 }
 
 fn recycled_lifecycles_carry_only_their_own_bytes<E: Engine + Clone>(engine: E) {
@@ -146,7 +148,7 @@ fn recycled_lifecycles_carry_only_their_own_bytes<E: Engine + Clone>(engine: E) 
         } else {
             data[..data.len() / 3].to_vec()
         };
-        lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch);
+        let _ = lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch);
         assert_eq!(scratch.got, data, "lifecycle {k}");
     }
 }
@@ -171,7 +173,9 @@ fn closed_connect_after_finished_connection_allocates_nothing() {
     let data = payload(3);
     // The first lifecycle allocates the connections (TCB box, two rings and
     // an event queue on each side) and grows the endpoints' maps and queues.
-    let first = allocations_in(|| lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch));
+    let first = allocations_in(|| {
+        let _ = lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch);
+    });
     assert!(
         first >= 6,
         "the first lifecycle made only {first} allocations"
@@ -180,14 +184,84 @@ fn closed_connect_after_finished_connection_allocates_nothing() {
     // the deadlines finished connections leave behind (a 1 s RTO outlives
     // a 3 ms lifecycle) until they outnumber the live ones, then drops them.
     for _ in 0..40 {
-        lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch);
+        let _ = lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch);
     }
     // From then on a lifecycle runs on recycled connections and reused
     // capacity: no allocation at all, however many follow (a heap that kept
     // every stale deadline would reallocate at 64 and 128 entries).
     for k in 0..100 {
-        let n = allocations_in(|| lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch));
+        let n = allocations_in(|| {
+            let _ = lifecycle(&mut a, &mut b, &mut now, &data, &mut scratch);
+        });
         assert_eq!(n, 0, "lifecycle {k} after the first made {n} allocations");
         assert_eq!(scratch.got, data);
     }
+}
+
+/// A handle kept past the end of its connection names a slot that the next
+/// connection reuses: every call with it is refused, and the connection now
+/// in the slot is untouched (RFC 9293 §3.3.2: the old TCB is deleted).
+fn stale_handle_is_refused<E: Engine + Clone>(engine: E) {
+    let mut a = Endpoint::new(config(), vec![A], engine.clone(), 1);
+    let mut b = Endpoint::new(config(), vec![B], engine, 2);
+    b.listen(PORT, 4).expect("listen");
+    let mut now = Instant::ZERO;
+    let mut scratch = Scratch::new();
+    let (old_a, old_b) = lifecycle(&mut a, &mut b, &mut now, &payload(1), &mut scratch);
+    let new_a = a.connect(now, SocketAddr::new(B, PORT)).expect("connect");
+    assert_eq!(
+        new_a.slot(),
+        old_a.slot(),
+        "the new connection reuses the slot"
+    );
+    assert_ne!(new_a, old_a);
+    let refused = Err(EndpointError::UnknownHandle(old_a));
+    assert!(a.connection(old_a).is_none());
+    assert!(a.connection_mut(old_a).is_none());
+    assert_eq!(
+        a.send(now, old_a, b"not for the new connection"),
+        refused.clone().map(|()| 0)
+    );
+    assert_eq!(
+        a.recv(now, old_a, &mut scratch.chunk),
+        refused.clone().map(|()| 0)
+    );
+    assert_eq!(a.shutdown(now, old_a), refused);
+    assert_eq!(a.close(now, old_a), refused);
+    assert_eq!(a.abort(now, old_a), refused);
+    assert_eq!(a.handles(), vec![new_a]);
+    // The new connection goes on as if the old handle had never been used.
+    assert_eq!(
+        a.connection(new_a).map(|c| c.state()),
+        Some(TcpState::SynSent)
+    );
+    exchange(&mut a, &mut b, now, &mut scratch.packet);
+    assert_eq!(
+        a.connection(new_a).map(|c| c.state()),
+        Some(TcpState::Established)
+    );
+    let new_b = b.accept(PORT).expect("B accepted the new connection");
+    assert_eq!(new_b.slot(), old_b.slot());
+    assert_eq!(
+        b.close(now, old_b),
+        Err(EndpointError::UnknownHandle(old_b))
+    );
+    assert_eq!(a.send(now, new_a, b"hello").expect("send"), 5);
+    exchange(&mut a, &mut b, now, &mut scratch.packet);
+    let n = b.recv(now, new_b, &mut scratch.chunk).expect("recv");
+    assert_eq!(&scratch.chunk[..n], b"hello");
+    // Events of the connection carry its own handle, never a stale one.
+    while let Some((h, _)) = a.poll_event() {
+        assert_eq!(h, new_a);
+    }
+}
+
+#[test]
+fn closed_send_on_stale_handle_refused_table() {
+    stale_handle_is_refused(TableEngine);
+}
+
+#[test]
+fn closed_send_on_stale_handle_refused_per_state() {
+    stale_handle_is_refused(PerStateEngine);
 }
