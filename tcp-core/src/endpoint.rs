@@ -179,6 +179,22 @@ struct Slot<E: Engine> {
     scheduled: Option<Instant>,
     /// Already in the transmit candidate queue.
     queued: bool,
+    /// Counts the connections the slot has held: a handle names one of them.
+    generation: u32,
+}
+
+impl<E: Engine> Slot<E> {
+    /// The handle of this connection, in slot `i`.
+    fn handle(&self, i: usize) -> ConnHandle {
+        slot_handle(i, self.generation)
+    }
+}
+
+fn slot_handle(i: usize, generation: u32) -> ConnHandle {
+    ConnHandle {
+        slot: i as u32,
+        generation,
+    }
 }
 
 /// Many connections on a set of local addresses, sans-IO.
@@ -188,10 +204,9 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
     engine: E,
     isn: IsnGenerator,
     slots: Vec<Option<Slot<E>>>,
-    /// Per slot, the generation of its current (or next) connection: bumped
-    /// when a connection leaves the slot, so old handles stop matching.
-    generations: Vec<u32>,
-    free: Vec<usize>,
+    /// Empty slots, each with the generation its next connection gets (one
+    /// more than the last one's, so that the last one's handles stop matching).
+    free: Vec<(usize, u32)>,
     /// Finished connections kept for reuse, buffers and all (at most
     /// [`SPARE_CONNECTIONS`]): a new connection is one of these recycled in
     /// place rather than a fresh allocation of its TCB and buffers.
@@ -226,7 +241,6 @@ impl<E: Engine + Clone> Endpoint<E> {
             engine,
             isn: IsnGenerator::from_seed(seed),
             slots: Vec::new(),
-            generations: Vec::new(),
             free: Vec::new(),
             spare: Vec::new(),
             by_tuple: TupleMap::with_hasher(tuple_hasher()),
@@ -254,19 +268,11 @@ impl<E: Engine + Clone> Endpoint<E> {
         self.slots.len() - self.free.len()
     }
 
-    /// The handle of the connection now in slot `i`.
-    fn handle(&self, i: usize) -> ConnHandle {
-        ConnHandle {
-            slot: i as u32,
-            generation: self.generations.get(i).copied().unwrap_or(0),
-        }
-    }
-
     /// The slot of `h`, if `h` is the handle of the connection in it.
     fn live_slot(&self, h: ConnHandle) -> Option<usize> {
         let i = h.slot();
-        let current = self.generations.get(i) == Some(&h.generation);
-        (current && self.slots.get(i).is_some_and(Option::is_some)).then_some(i)
+        let slot = self.slots.get(i)?.as_ref()?;
+        (slot.generation == h.generation).then_some(i)
     }
 
     pub fn connection(&self, h: ConnHandle) -> Option<&Connection<E>> {
@@ -285,8 +291,7 @@ impl<E: Engine + Clone> Endpoint<E> {
     /// Handles of all live connections, in slot order.
     pub fn handles(&self) -> Vec<ConnHandle> {
         (0..self.slots.len())
-            .filter(|&i| self.slots[i].is_some())
-            .map(|i| self.handle(i))
+            .filter_map(|i| self.slots[i].as_ref().map(|s| s.handle(i)))
             .collect()
     }
 
@@ -323,8 +328,11 @@ impl<E: Engine + Clone> Endpoint<E> {
         }
     }
 
-    fn insert(&mut self, conn: Box<Connection<E>>, listener: Option<u16>) -> usize {
+    /// Puts `conn` in a free slot (or a new one); returns the slot and the
+    /// connection's handle.
+    fn insert(&mut self, conn: Box<Connection<E>>, listener: Option<u16>) -> (usize, ConnHandle) {
         let key = TupleKey::new(conn.local(), conn.remote());
+        let (i, generation) = self.free.pop().unwrap_or((self.slots.len(), 0));
         let slot = Slot {
             conn,
             listener,
@@ -332,20 +340,14 @@ impl<E: Engine + Clone> Endpoint<E> {
             released: false,
             scheduled: None,
             queued: false,
+            generation,
         };
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slots[i] = Some(slot);
-                i
-            }
-            None => {
-                self.slots.push(Some(slot));
-                self.generations.push(0);
-                self.slots.len() - 1
-            }
-        };
+        match self.slots.get_mut(i) {
+            Some(empty) => *empty = Some(slot),
+            None => self.slots.push(Some(slot)),
+        }
         self.by_tuple.insert(key, i);
-        i
+        (i, slot_handle(i, generation))
     }
 
     fn local_addr_for(&self, remote: SocketAddr) -> Option<IpAddr> {
@@ -408,8 +410,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             self.retire(conn);
             return Err(e.into());
         }
-        let i = self.insert(conn, None);
-        let h = self.handle(i);
+        let (i, h) = self.insert(conn, None);
         self.after(i);
         Ok(h)
     }
@@ -608,7 +609,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             if let Some(l) = self.listeners.get_mut(&port) {
                 l.embryonic += 1;
             }
-            let i = self.insert(conn, Some(port));
+            let (i, _) = self.insert(conn, Some(port));
             self.after(i);
         } else {
             // Not a SYN: the LISTEN rows decide (RST for an ACK, drop otherwise)
@@ -679,10 +680,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
-        let handle = ConnHandle {
-            slot: i as u32,
-            generation: self.generations.get(i).copied().unwrap_or(0),
-        };
+        let handle = slot.handle(i);
         while let Some(ev) = slot.conn.poll_event() {
             if ev == ConnEvent::Connected && !slot.established {
                 slot.established = true;
@@ -723,13 +721,10 @@ impl<E: Engine + Clone> Endpoint<E> {
             }
             if release && !slot.queued {
                 if let Some(slot) = self.slots[i].take() {
+                    // The next connection in the slot gets a new generation.
+                    self.free.push((i, slot.generation.wrapping_add(1)));
                     self.retire(slot.conn);
                 }
-                // Handles of the connection that left stop matching.
-                if let Some(g) = self.generations.get_mut(i) {
-                    *g = g.wrapping_add(1);
-                }
-                self.free.push(i);
             }
         }
         self.compact_timers();
