@@ -1373,7 +1373,7 @@ impl<'a> Cx<'a> {
         } else {
             quote!(let _ = guards;)
         };
-        let (tables, any_by_rows, hashed) = self.outcome_tables(flavor)?;
+        let (tables, any_by_rows, hashed, one_multiply) = self.outcome_tables(flavor)?;
         let step = step_type(flavor);
         let event_ty = match flavor {
             Flavor::Full => quote!(Event),
@@ -1386,32 +1386,47 @@ impl<'a> Cx<'a> {
         // kept (unused at run time) as the readable form of the same rows.
         let fallback = if any_by_rows {
             quote! {
-                if cell.by_rows {
+                if BY_ROWS[pair] {
                     return by_rows(state, event, guards);
                 }
             }
         } else {
             quote!()
         };
-        let lookup = if hashed {
-            quote! {
-                let cell = CELLS[state.index()][event.index()];
-                #fallback
-                // The outcome of the pair's guards, as the bits they have in the
-                // mask, hashed by the pair's multiplier to its slot (no guard: 0).
-                let (mask, magic) = (cell.hash as u32, (cell.hash >> 32) as u32);
-                let bits = guards.guard_bits(mask) & mask;
-                let slot = (bits.wrapping_mul(magic) >> SLOT_SHIFT) as usize;
-                STEPS[state.index()][event.index()][slot % SLOTS]
-            }
-        } else {
+        // The slot: the outcome of the pair's guards, as the bits they have in
+        // the mask, hashed by the pair's multiplier (no guard: 0).
+        let slot = if !hashed {
             // No pair tests a guard: one slot each.
             quote! {
-                let cell = CELLS[state.index()][event.index()];
-                #fallback
                 let _ = (cell, guards);
-                STEPS[state.index()][event.index()][0]
+                let slot = 0;
             }
+        } else if one_multiply {
+            // Every mask is below 2^16, so `bits * mask` stays below 2^32 and
+            // the top bits of `bits * cell` are those of `bits * magic`.
+            quote! {
+                let bits = u64::from(guards.guard_bits(cell as u32)) & cell;
+                let slot = (bits.wrapping_mul(cell) >> (32 + SLOT_SHIFT)) as usize;
+            }
+        } else {
+            quote! {
+                let (mask, magic) = (cell as u32, (cell >> 32) as u32);
+                let bits = guards.guard_bits(mask) & mask;
+                let slot = (bits.wrapping_mul(magic) >> SLOT_SHIFT) as usize;
+            }
+        };
+        let index = if hashed {
+            quote!(pair * SLOTS + slot % SLOTS)
+        } else {
+            quote!(pair + slot)
+        };
+        let lookup = quote! {
+            // One flat index per pair: the cell and the pair's run of slots.
+            let pair = state.index() * EVENTS + event.index();
+            #fallback
+            let cell = CELLS[pair];
+            #slot
+            STEPS[#index]
         };
         Ok(quote! {
             #tables
@@ -1429,10 +1444,11 @@ impl<'a> Cx<'a> {
         })
     }
 
-    /// The dispatch as data. `CELLS[state][event]` holds the guards the
-    /// pair's rows test (`mask`) and the multiplier of a multiply-shift hash
-    /// that sends each outcome of those guards to one of the pair's slots in
-    /// `STEPS[state][event]`; the slot holds the step of the first row that
+    /// The dispatch as data, by pair index `state * EVENTS + event`.
+    /// `CELLS[pair]` holds the guards the pair's rows test (`mask`) and the
+    /// multiplier of a multiply-shift hash that sends each outcome of those
+    /// guards to one of the pair's `SLOTS` slots, which follow each other in
+    /// `STEPS` from `pair * SLOTS`; the slot holds the step of the first row that
     /// matches under that outcome (decided here, at compile time, for every
     /// outcome). The multiplier is searched for each pair so that outcomes
     /// with different steps never share a slot; a pair without guards has
@@ -1440,8 +1456,13 @@ impl<'a> Cx<'a> {
     /// loads, a mask, a multiply and a shift, with no branch on the state,
     /// the event or a guard, and no bounds check (the slot is below `SLOTS`
     /// by the shift). Returns the tables, whether a pair was left to the
-    /// `match`, and whether any pair has more than one slot.
-    fn outcome_tables(&self, flavor: Flavor) -> Result<(TokenStream, bool, bool), GenerateError> {
+    /// `match`, whether any pair has more than one slot, and whether every
+    /// mask is below 2^16 (then one multiply by the whole cell hashes).
+    #[allow(clippy::type_complexity)]
+    fn outcome_tables(
+        &self,
+        flavor: Flavor,
+    ) -> Result<(TokenStream, bool, bool, bool), GenerateError> {
         let events = self.flavor_events(flavor);
         let step = step_type(flavor);
         let mut pairs = Vec::new();
@@ -1495,9 +1516,8 @@ impl<'a> Cx<'a> {
                 (MAX_SLOT_BITS, hashes)
             });
         let n_slots = 1usize << slot_bits;
-        let mut any_by_rows = false;
-        let (mut cell_rows, mut step_rows) = (Vec::new(), Vec::new());
-        let (mut cells, mut step_cells) = (Vec::new(), Vec::new());
+        let (mut any_by_rows, mut widest_mask) = (false, 0u32);
+        let (mut cells, mut step_cells, mut by_rows_cells) = (Vec::new(), Vec::new(), Vec::new());
         for (pair, hash) in pairs.iter().zip(hashes) {
             let (s, outcome_rows) = (pair.state, &pair.outcome_rows);
             let Some(&last) = pair.live.last() else {
@@ -1522,48 +1542,49 @@ impl<'a> Cx<'a> {
                 }
             };
             any_by_rows |= by_rows;
-            let slots = slot_rows
-                .iter()
-                .map(|row| self.step_tokens(flavor, row, s))
-                .collect::<Result<Vec<_>, _>>()?;
-            step_cells.push(quote!([#(#slots),*]));
+            widest_mask = widest_mask.max(mask);
+            for row in slot_rows {
+                step_cells.push(self.step_tokens(flavor, row, s)?);
+            }
             let mask = Literal::u64_unsuffixed(u64::from(mask));
             let magic = Literal::u64_unsuffixed(u64::from(magic));
-            cells.push(quote!(Cell { hash: #mask | #magic << 32, by_rows: #by_rows }));
-            if cells.len() == events.len() {
-                cell_rows.push(quote!([#(#cells),*]));
-                step_rows.push(quote!([#(#step_cells),*]));
-                cells.clear();
-                step_cells.clear();
-            }
+            cells.push(quote!(#mask | #magic << 32));
+            by_rows_cells.push(by_rows);
         }
-        let n_states = usize_lit(self.spec.states.len());
+        let n_pairs = usize_lit(cells.len());
+        let n_steps = usize_lit(step_cells.len());
         let n_events = usize_lit(events.len());
         let n_slots_lit = usize_lit(n_slots);
+        let by_rows_table = if any_by_rows {
+            quote! {
+                /// The pairs left to the `match` of `by_rows` (more guards
+                /// than the slot hash takes).
+                static BY_ROWS: [bool; #n_pairs] = [#(#by_rows_cells),*];
+            }
+        } else {
+            quote!()
+        };
         // A u32 shifted by 32 - slot_bits is below 2^slot_bits; with no slot
         // bits (no guarded pair) the product is always 0 and so is the slot.
         let shift = Literal::u32_unsuffixed(32 - slot_bits.max(1));
         let tables = quote! {
-            /// How a (state, event) pair decides: see `STEPS`.
-            #[derive(Clone, Copy)]
-            struct Cell {
-                /// Low half: the guards the pair's rows test (bit `i`:
-                /// `GUARD_NAMES[i]`); high half: the multiplier of the slot hash
-                /// `(bits * magic) >> SLOT_SHIFT`.
-                hash: u64,
-                /// The pair is left to the `match` of `by_rows`.
-                #[allow(dead_code)]
-                by_rows: bool,
-            }
+            /// Events per state: pair `(state, event)` is `state * EVENTS + event`.
+            const EVENTS: usize = #n_events;
             /// Slots per pair.
             const SLOTS: usize = #n_slots_lit;
             /// The slot hash keeps the top bits of the product.
             const SLOT_SHIFT: u32 = #shift;
-            static CELLS: [[Cell; #n_events]; #n_states] = [#(#cell_rows),*];
-            /// The step of every slot of every pair, as `CELLS` hashes it.
-            static STEPS: [[[#step; SLOTS]; #n_events]; #n_states] = [#(#step_rows),*];
+            /// How each (state, event) pair decides, by pair index: the low half
+            /// holds the guards the pair's rows test (bit `i`: `GUARD_NAMES[i]`),
+            /// the high half the multiplier of the slot hash
+            /// `(bits * magic) >> SLOT_SHIFT`.
+            static CELLS: [u64; #n_pairs] = [#(#cells),*];
+            #by_rows_table
+            /// The step of every slot of every pair (`SLOTS` per pair, in pair
+            /// order), as `CELLS` hashes it.
+            static STEPS: [#step; #n_steps] = [#(#step_cells),*];
         };
-        Ok((tables, any_by_rows, n_slots > 1))
+        Ok((tables, any_by_rows, n_slots > 1, widest_mask < 1 << 16))
     }
 
     /// `Step { next, actions, row }` of `row` taken in state `s`.
@@ -1724,7 +1745,7 @@ impl<'a> Cx<'a> {
 
             /// [`run_row`] for a row of an `app` or `timer` event (a `LocalStep::row`):
             /// such rows hold local actions only. Any other row runs nothing.
-            #[inline]
+            #[inline(always)]
             pub fn run_local_row<H: ActionHandler + ?Sized>(handler: &mut H, row: u16) {
                 #silence_local
                 match row {

@@ -153,14 +153,42 @@ impl<'s> fsm::ActionHandler for Handler<'_, '_, 's> {
     }
 }
 
-/// The generated `State` for a data-path state (same declaration order).
+/// The generated `State` for a data-path state, by name. Both enums
+/// declare the states in the same order, so this compiles to nothing (no
+/// table load); a state added to the spec alone fails to compile here.
+#[inline(always)]
 pub fn fsm_state(s: TcpState) -> fsm::State {
-    fsm::State::ALL[s.index()]
+    match s {
+        TcpState::Closed => fsm::State::Closed,
+        TcpState::Listen => fsm::State::Listen,
+        TcpState::SynSent => fsm::State::SynSent,
+        TcpState::SynReceived => fsm::State::SynReceived,
+        TcpState::Established => fsm::State::Established,
+        TcpState::FinWait1 => fsm::State::FinWait1,
+        TcpState::FinWait2 => fsm::State::FinWait2,
+        TcpState::CloseWait => fsm::State::CloseWait,
+        TcpState::Closing => fsm::State::Closing,
+        TcpState::LastAck => fsm::State::LastAck,
+        TcpState::TimeWait => fsm::State::TimeWait,
+    }
 }
 
-/// The data-path state for a generated `State`.
+/// The data-path state for a generated `State` (see [`fsm_state`]).
+#[inline(always)]
 pub fn tcp_state(s: fsm::State) -> TcpState {
-    TcpState::ALL[s.index()]
+    match s {
+        fsm::State::Closed => TcpState::Closed,
+        fsm::State::Listen => TcpState::Listen,
+        fsm::State::SynSent => TcpState::SynSent,
+        fsm::State::SynReceived => TcpState::SynReceived,
+        fsm::State::Established => TcpState::Established,
+        fsm::State::FinWait1 => TcpState::FinWait1,
+        fsm::State::FinWait2 => TcpState::FinWait2,
+        fsm::State::CloseWait => TcpState::CloseWait,
+        fsm::State::Closing => TcpState::Closing,
+        fsm::State::LastAck => TcpState::LastAck,
+        fsm::State::TimeWait => TcpState::TimeWait,
+    }
 }
 
 #[inline(always)]
