@@ -207,6 +207,9 @@ pub struct Endpoint<E: Engine + Clone = TableEngine> {
     /// Empty slots, each with the generation its next connection gets (one
     /// more than the last one's, so that the last one's handles stop matching).
     free: Vec<(usize, u32)>,
+    /// Slots left empty for good: their generation reached `u32::MAX`, and
+    /// reusing them would let a handle from 2^32 connections ago match.
+    worn_out: usize,
     /// Finished connections kept for reuse, buffers and all (at most
     /// [`SPARE_CONNECTIONS`]): a new connection is one of these recycled in
     /// place rather than a fresh allocation of its TCB and buffers.
@@ -242,6 +245,7 @@ impl<E: Engine + Clone> Endpoint<E> {
             isn: IsnGenerator::from_seed(seed),
             slots: Vec::new(),
             free: Vec::new(),
+            worn_out: 0,
             spare: Vec::new(),
             by_tuple: TupleMap::with_hasher(tuple_hasher()),
             listeners: HashMap::with_hasher(tuple_hasher()),
@@ -265,7 +269,7 @@ impl<E: Engine + Clone> Endpoint<E> {
 
     /// Number of live connections (including TIME-WAIT).
     pub fn connection_count(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.slots.len() - self.free.len() - self.worn_out
     }
 
     /// The slot of `h`, if `h` is the handle of the connection in it.
@@ -451,12 +455,15 @@ impl<E: Engine + Clone> Endpoint<E> {
 
     /// Takes an established connection from `port`'s accept queue.
     pub fn accept(&mut self, port: u16) -> Option<ConnHandle> {
-        let h = self.listeners.get_mut(&port)?.accept_queue.pop_front()?;
-        let i = self.live_slot(h)?;
-        if let Some(s) = self.slots[i].as_mut() {
-            s.listener = None;
+        // The queue holds live connections only (a finished one is taken
+        // out); should a stale handle be there, it is skipped, not returned.
+        loop {
+            let h = self.listeners.get_mut(&port)?.accept_queue.pop_front()?;
+            if let Some(s) = self.live_slot(h).and_then(|i| self.slots[i].as_mut()) {
+                s.listener = None;
+                return Some(h);
+            }
         }
-        Some(h)
     }
 
     fn slot_mut(&mut self, h: ConnHandle) -> Result<&mut Slot<E>, EndpointError> {
@@ -721,8 +728,12 @@ impl<E: Engine + Clone> Endpoint<E> {
             }
             if release && !slot.queued {
                 if let Some(slot) = self.slots[i].take() {
-                    // The next connection in the slot gets a new generation.
-                    self.free.push((i, slot.generation.wrapping_add(1)));
+                    // The next connection in the slot gets a new generation;
+                    // a slot that has used them all stays empty.
+                    match slot.generation.checked_add(1) {
+                        Some(next) => self.free.push((i, next)),
+                        None => self.worn_out += 1,
+                    }
                     self.retire(slot.conn);
                 }
             }
@@ -923,6 +934,41 @@ mod tests {
 
     fn sa(s: &str) -> SocketAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn closed_abort_in_slot_of_last_generation_leaves_the_slot_empty_for_good() {
+        use std::net::{IpAddr, Ipv4Addr};
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let peer = sa("10.0.0.2:80");
+        let config = Config {
+            trace: false,
+            ..Config::default()
+        };
+        let mut ep = Endpoint::new(config, vec![a], TableEngine, 1);
+        let now = Instant::ZERO;
+        let old = ep.connect(now, peer).expect("connect");
+        // As if the slot had held 2^32 - 1 connections before this one.
+        if let Some(slot) = ep.slots[old.slot()].as_mut() {
+            slot.generation = u32::MAX;
+        }
+        let old = ConnHandle {
+            slot: old.slot,
+            generation: u32::MAX,
+        };
+        ep.abort(now, old).expect("abort");
+        let mut buf = vec![0u8; 2048];
+        while ep.poll_transmit(now, &mut buf).is_some() {}
+        ep.handle_timeout(now);
+        assert_eq!(ep.connection_count(), 0);
+        assert!(ep.free.is_empty(), "the worn-out slot is not reused");
+        let new = ep.connect(now, peer).expect("connect again");
+        assert_ne!(new.slot(), old.slot());
+        assert_eq!(ep.connection_count(), 1);
+        assert_eq!(
+            ep.send(now, old, b"x"),
+            Err(EndpointError::UnknownHandle(old))
+        );
     }
 
     #[test]

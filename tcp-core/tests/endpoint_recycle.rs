@@ -250,10 +250,63 @@ fn stale_handle_is_refused<E: Engine + Clone>(engine: E) {
     exchange(&mut a, &mut b, now, &mut scratch.packet);
     let n = b.recv(now, new_b, &mut scratch.chunk).expect("recv");
     assert_eq!(&scratch.chunk[..n], b"hello");
-    // Events of the connection carry its own handle, never a stale one.
-    while let Some((h, _)) = a.poll_event() {
-        assert_eq!(h, new_a);
-    }
+}
+
+/// Events queued by a connection that is gone before the application polls
+/// them still carry that connection's handle, not the handle of the one
+/// that took its slot since.
+fn events_keep_their_connections_handle<E: Engine + Clone>(engine: E) {
+    let mut a = Endpoint::new(config(), vec![A], engine.clone(), 1);
+    let mut b = Endpoint::new(config(), vec![B], engine, 2);
+    b.listen(PORT, 4).expect("listen");
+    let now = Instant::ZERO;
+    let mut scratch = Scratch::new();
+    let old = a.connect(now, SocketAddr::new(B, PORT)).expect("connect");
+    exchange(&mut a, &mut b, now, &mut scratch.packet);
+    a.abort(now, old).expect("abort");
+    exchange(&mut a, &mut b, now, &mut scratch.packet);
+    assert!(
+        a.connection(old).is_none(),
+        "the aborted connection is gone"
+    );
+    let new = a
+        .connect(now, SocketAddr::new(B, PORT))
+        .expect("connect again");
+    assert_eq!(new.slot(), old.slot(), "the new connection reuses the slot");
+    exchange(&mut a, &mut b, now, &mut scratch.packet);
+    assert_eq!(
+        a.connection(new).map(|c| c.state()),
+        Some(TcpState::Established)
+    );
+    let events: Vec<(ConnHandle, ConnEvent)> = std::iter::from_fn(|| a.poll_event()).collect();
+    let connected: Vec<ConnHandle> = events
+        .iter()
+        .filter(|(_, ev)| *ev == ConnEvent::Connected)
+        .map(|&(h, _)| h)
+        .collect();
+    assert_eq!(connected, vec![old, new], "events: {events:?}");
+    // The old connection's events all come first, under its own handle.
+    let first_new = events.iter().position(|&(h, _)| h == new);
+    assert!(
+        events.iter().all(|&(h, _)| h == old || h == new),
+        "events: {events:?}"
+    );
+    assert!(
+        events[first_new.unwrap_or(events.len())..]
+            .iter()
+            .all(|&(h, _)| h == new),
+        "events: {events:?}"
+    );
+}
+
+#[test]
+fn established_abort_then_reused_slot_events_keep_their_handles_table() {
+    events_keep_their_connections_handle(TableEngine);
+}
+
+#[test]
+fn established_abort_then_reused_slot_events_keep_their_handles_per_state() {
+    events_keep_their_connections_handle(PerStateEngine);
 }
 
 #[test]

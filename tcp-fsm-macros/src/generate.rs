@@ -1551,15 +1551,16 @@ impl<'a> Cx<'a> {
             cells.push(quote!(#mask | #magic << 32));
             by_rows_cells.push(by_rows);
         }
-        let n_pairs = usize_lit(cells.len());
-        let n_steps = usize_lit(step_cells.len());
+        // The table lengths are written as the products they must be, so
+        // that a pair the loop above skipped would fail to compile.
+        let n_states = usize_lit(self.spec.states.len());
         let n_events = usize_lit(events.len());
         let n_slots_lit = usize_lit(n_slots);
         let by_rows_table = if any_by_rows {
             quote! {
                 /// The pairs left to the `match` of `by_rows` (more guards
                 /// than the slot hash takes).
-                static BY_ROWS: [bool; #n_pairs] = [#(#by_rows_cells),*];
+                static BY_ROWS: [bool; #n_states * EVENTS] = [#(#by_rows_cells),*];
             }
         } else {
             quote!()
@@ -1578,11 +1579,11 @@ impl<'a> Cx<'a> {
             /// holds the guards the pair's rows test (bit `i`: `GUARD_NAMES[i]`),
             /// the high half the multiplier of the slot hash
             /// `(bits * magic) >> SLOT_SHIFT`.
-            static CELLS: [u64; #n_pairs] = [#(#cells),*];
+            static CELLS: [u64; #n_states * EVENTS] = [#(#cells),*];
             #by_rows_table
             /// The step of every slot of every pair (`SLOTS` per pair, in pair
             /// order), as `CELLS` hashes it.
-            static STEPS: [#step; #n_steps] = [#(#step_cells),*];
+            static STEPS: [#step; #n_states * EVENTS * SLOTS] = [#(#step_cells),*];
         };
         Ok((tables, any_by_rows, n_slots > 1, widest_mask < 1 << 16))
     }

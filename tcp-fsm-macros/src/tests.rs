@@ -33,6 +33,26 @@ fn generated_real_spec() {
     insta::assert_snapshot!("generated_real_spec", code);
 }
 
+/// The slot hash multiplies by the whole cell only when every guard mask
+/// fits 16 bits; a spec with a pair testing guards 16 and 17 gets the form
+/// that takes the multiplier from the cell's high half (both checked
+/// against their rows by tests/wide_guards.rs and the real-spec tests).
+#[test]
+fn generated_slot_hash_takes_the_one_multiply_form_only_for_narrow_masks() {
+    let one_multiply = "wrapping_mul(cell)";
+    let halves = "(cell >> 32) as u32";
+    let real = pretty(generate(&real_spec(), "/path/to/tcp.fsm"));
+    assert!(real.contains(one_multiply) && !real.contains(halves));
+    let wide_src = include_str!("../tests/fixtures/wide_guards.fsm");
+    let wide = tcp_fsm_spec::parse_spec("wide_guards.fsm", wide_src).unwrap();
+    let wide = pretty(generate(&wide, "/path/to/wide_guards.fsm"));
+    assert!(wide.contains(halves) && !wide.contains(one_multiply));
+    assert!(
+        wide.contains("if BY_ROWS[pair]"),
+        "Busy x Probe tests 15 guards"
+    );
+}
+
 #[test]
 fn generated_small_spec() {
     let code = pretty(generate(&small_spec(), "/path/to/small.fsm"));
