@@ -454,6 +454,7 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     /// Takes an established connection from `port`'s accept queue.
+    #[inline]
     pub fn accept(&mut self, port: u16) -> Option<ConnHandle> {
         // The queue holds live connections only (a finished one is taken
         // out); should a stale handle be there, it is skipped, not returned.
