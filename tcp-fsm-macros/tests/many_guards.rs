@@ -7,9 +7,7 @@ mod probe {
     tcp_fsm_macros::tcp_fsm!("tests/fixtures/many_guards.fsm");
 }
 
-use probe::{
-    process_event, run_row, ActionHandler, Event, GuardSet, LocalAction, PacketAction, State,
-};
+use probe::{process_event, run_row, Event, GuardSet, State};
 
 /// What the rows of `Idle x segment.Probe` say, written out by hand:
 /// (next state, actions as names).
@@ -28,22 +26,8 @@ fn expected_idle_probe(g: u32) -> (State, Vec<&'static str>) {
     }
 }
 
-#[derive(Default)]
-struct Log(Vec<&'static str>);
-
-impl ActionHandler for Log {
-    type Segment = ();
-    fn process_action(&mut self, action: LocalAction) {
-        match action {
-            LocalAction::Note => self.0.push("Note"),
-        }
-    }
-    fn process_packet_action(&mut self, action: PacketAction, _: &()) {
-        match action {
-            PacketAction::Echo => self.0.push("Echo"),
-        }
-    }
-}
+mod common;
+note_echo_log!(probe);
 
 #[test]
 fn idle_probe_with_six_guards_takes_the_first_matching_row_for_every_outcome() {

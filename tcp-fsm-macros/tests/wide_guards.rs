@@ -9,9 +9,7 @@ mod wide {
     tcp_fsm_macros::tcp_fsm!("tests/fixtures/wide_guards.fsm");
 }
 
-use wide::{
-    process_event, run_row, ActionHandler, Event, GuardSet, LocalAction, PacketAction, State,
-};
+use wide::{process_event, run_row, Event, GuardSet, State};
 
 const GUARDS: usize = 18;
 
@@ -21,22 +19,8 @@ fn bit(g: u32, i: usize) -> bool {
     g & (1 << i) != 0
 }
 
-#[derive(Default)]
-struct Log(Vec<&'static str>);
-
-impl ActionHandler for Log {
-    type Segment = ();
-    fn process_action(&mut self, action: LocalAction) {
-        match action {
-            LocalAction::Note => self.0.push("Note"),
-        }
-    }
-    fn process_packet_action(&mut self, action: PacketAction, _: &()) {
-        match action {
-            PacketAction::Echo => self.0.push("Echo"),
-        }
-    }
-}
+mod common;
+note_echo_log!(wide);
 
 /// Every outcome of the guards `tested`, each with the others set from a
 /// fixed pattern (so that untested guards take both values).
