@@ -1,5 +1,5 @@
 //! The engines that decide what a connection does with an event. All drive
-//! the same [`Tcb`](crate::tcb::Tcb) primitives and must be observably identical.
+//! the same [`Tcb`] primitives and must be observably identical.
 //!
 //! - [`TableEngine`]: the classifier's events through the code `tcp_fsm!`
 //!   generated from `tcp.fsm` (zero-cost: static outcome tables).
