@@ -273,23 +273,27 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     /// The slot of `h`, if `h` is the handle of the connection in it.
-    fn live_slot(&self, h: ConnHandle) -> Option<usize> {
-        let i = h.slot();
-        let slot = self.slots.get(i)?.as_ref()?;
-        (slot.generation == h.generation).then_some(i)
+    fn live(&self, h: ConnHandle) -> Option<&Slot<E>> {
+        let slot = self.slots.get(h.slot())?.as_ref()?;
+        (slot.generation == h.generation).then_some(slot)
+    }
+
+    /// [`Self::live`], mutable.
+    fn live_mut(&mut self, h: ConnHandle) -> Option<&mut Slot<E>> {
+        let slot = self.slots.get_mut(h.slot())?.as_mut()?;
+        (slot.generation == h.generation).then_some(slot)
     }
 
     pub fn connection(&self, h: ConnHandle) -> Option<&Connection<E>> {
-        let i = self.live_slot(h)?;
-        self.slots[i].as_ref().map(|s| &*s.conn)
+        self.live(h).map(|s| &*s.conn)
     }
 
     /// Mutable access to a connection; the endpoint re-examines it on the
     /// next poll.
     pub fn connection_mut(&mut self, h: ConnHandle) -> Option<&mut Connection<E>> {
-        let i = self.live_slot(h)?;
-        self.touch(i);
-        self.slots[i].as_mut().map(|s| &mut *s.conn)
+        self.live(h)?;
+        self.touch(h.slot());
+        self.slots[h.slot()].as_mut().map(|s| &mut *s.conn)
     }
 
     /// Handles of all live connections, in slot order.
@@ -460,7 +464,7 @@ impl<E: Engine + Clone> Endpoint<E> {
         // out); should a stale handle be there, it is skipped, not returned.
         loop {
             let h = self.listeners.get_mut(&port)?.accept_queue.pop_front()?;
-            if let Some(s) = self.live_slot(h).and_then(|i| self.slots[i].as_mut()) {
+            if let Some(s) = self.live_mut(h) {
                 s.listener = None;
                 return Some(h);
             }
@@ -468,9 +472,7 @@ impl<E: Engine + Clone> Endpoint<E> {
     }
 
     fn slot_mut(&mut self, h: ConnHandle) -> Result<&mut Slot<E>, EndpointError> {
-        self.live_slot(h)
-            .and_then(|i| self.slots[i].as_mut())
-            .ok_or(EndpointError::UnknownHandle(h))
+        self.live_mut(h).ok_or(EndpointError::UnknownHandle(h))
     }
 
     pub fn send(
