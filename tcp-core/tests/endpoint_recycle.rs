@@ -34,6 +34,14 @@ fn config() -> Config {
     }
 }
 
+/// A at 10.0.0.1 and B at 10.0.0.2, B listening on `PORT`.
+fn endpoints<E: Engine + Clone>(engine: E) -> (Endpoint<E>, Endpoint<E>) {
+    let a = Endpoint::new(config(), vec![A], engine.clone(), 1);
+    let mut b = Endpoint::new(config(), vec![B], engine, 2);
+    b.listen(PORT, 4).expect("listen");
+    (a, b)
+}
+
 /// The test's own buffers, made once so that counting allocations sees
 /// only the endpoints'.
 struct Scratch {
@@ -134,9 +142,7 @@ fn lifecycle<E: Engine + Clone>(
 }
 
 fn recycled_lifecycles_carry_only_their_own_bytes<E: Engine + Clone>(engine: E) {
-    let mut a = Endpoint::new(config(), vec![A], engine.clone(), 1);
-    let mut b = Endpoint::new(config(), vec![B], engine, 2);
-    b.listen(PORT, 4).expect("listen");
+    let (mut a, mut b) = endpoints(engine);
     let mut now = Instant::ZERO;
     let mut scratch = Scratch::new();
     for k in 0..8 {
@@ -165,9 +171,7 @@ fn closed_connect_on_recycled_connection_carries_only_its_own_bytes_per_state() 
 
 #[test]
 fn closed_connect_after_finished_connection_allocates_nothing() {
-    let mut a = Endpoint::new(config(), vec![A], TableEngine, 1);
-    let mut b = Endpoint::new(config(), vec![B], TableEngine, 2);
-    b.listen(PORT, 4).expect("listen");
+    let (mut a, mut b) = endpoints(TableEngine);
     let mut now = Instant::ZERO;
     let mut scratch = Scratch::new();
     let data = payload(3);
@@ -202,9 +206,7 @@ fn closed_connect_after_finished_connection_allocates_nothing() {
 /// connection reuses: every call with it is refused, and the connection now
 /// in the slot is untouched (RFC 9293 §3.3.2: the old TCB is deleted).
 fn stale_handle_is_refused<E: Engine + Clone>(engine: E) {
-    let mut a = Endpoint::new(config(), vec![A], engine.clone(), 1);
-    let mut b = Endpoint::new(config(), vec![B], engine, 2);
-    b.listen(PORT, 4).expect("listen");
+    let (mut a, mut b) = endpoints(engine);
     let mut now = Instant::ZERO;
     let mut scratch = Scratch::new();
     let (old_a, old_b) = lifecycle(&mut a, &mut b, &mut now, &payload(1), &mut scratch);
@@ -256,9 +258,7 @@ fn stale_handle_is_refused<E: Engine + Clone>(engine: E) {
 /// them still carry that connection's handle, not the handle of the one
 /// that took its slot since.
 fn events_keep_their_connections_handle<E: Engine + Clone>(engine: E) {
-    let mut a = Endpoint::new(config(), vec![A], engine.clone(), 1);
-    let mut b = Endpoint::new(config(), vec![B], engine, 2);
-    b.listen(PORT, 4).expect("listen");
+    let (mut a, mut b) = endpoints(engine);
     let now = Instant::ZERO;
     let mut scratch = Scratch::new();
     let old = a.connect(now, SocketAddr::new(B, PORT)).expect("connect");
